@@ -1,0 +1,174 @@
+"""Input validation shared by every engine.
+
+Both engines call these helpers first, so that bad input gets the same exception and
+the same message whichever engine runs (TypeError for the wrong kind of object,
+ValueError for a wrong shape or value). Inputs are never modified: the helpers return
+new arrays.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_likelihood", "as_epsilon", "as_structures", "STRUCTURES"]
+
+# Integers beyond this magnitude are not all representable in float64: converting them
+# could merge distinct values into ties, which would change the answer silently.
+_EXACT_INT = 2**53
+
+#: Names of the structures a loss mask can be made of.
+STRUCTURES = ("ridges", "boundaries", "sheets")
+
+
+def as_likelihood(likelihood, name="likelihood"):
+    """Return `likelihood` as a new C-contiguous float64 array, after checking it.
+
+    Parameters
+    ----------
+    likelihood : (M, N[, P]) array_like of real numbers
+        A 2-D or 3-D image whose every axis has length >= 2. Bool, integer and
+        floating dtypes are accepted; values must be finite.
+    name : str, optional
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    values : (M, N[, P]) ndarray of float64
+        A copy of the input. The conversion is exact: ties are neither merged nor
+        split.
+
+    Raises
+    ------
+    TypeError
+        If the input is not an array of real numbers.
+    ValueError
+        If the input is not 2-D or 3-D, has an axis shorter than 2, holds NaN or
+        infinite values, or holds integers too large to be represented exactly.
+
+    Examples
+    --------
+    >>> as_likelihood([[0, 1], [1, 0]]).dtype
+    dtype('float64')
+    >>> as_likelihood([1.0, 2.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: `likelihood` must be 2-D or 3-D; got shape (2,)
+    """
+    if isinstance(likelihood, (str, bytes)):
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(likelihood).__name__}")
+    try:
+        array = np.asarray(likelihood)
+    except Exception as err:  # ragged nested lists and other non-arrays
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(likelihood).__name__}") from err
+    kind = array.dtype.kind
+    if kind not in "biuf":
+        raise TypeError(f"`{name}` must be an array of real numbers; got dtype {array.dtype}")
+    if array.ndim not in (2, 3):
+        raise ValueError(f"`{name}` must be 2-D or 3-D; got shape {array.shape}")
+    if min(array.shape) < 2:
+        raise ValueError(f"every axis of `{name}` must have length >= 2; got shape {array.shape}")
+    if kind in "iu" and array.size and np.abs(array.astype(np.float64)).max() > _EXACT_INT:
+        raise ValueError(
+            f"`{name}` holds integers beyond 2**53 in magnitude, which float64 cannot "
+            "represent exactly; rescale them first"
+        )
+    values = np.array(array, dtype=np.float64, order="C", copy=True)
+    if kind == "f":
+        bad = ~np.isfinite(values)
+        if bad.any():
+            n_nan = int(np.isnan(values).sum())
+            n_inf = int(bad.sum()) - n_nan
+            raise ValueError(f"`{name}` must be finite; got {n_nan} NaN and {n_inf} infinite values")
+    return values
+
+
+def as_epsilon(epsilon, name="epsilon"):
+    """Return `epsilon` as a float after checking it is a finite number >= 0.
+
+    Parameters
+    ----------
+    epsilon : real number
+        The persistence threshold.
+    name : str, optional
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    epsilon : float
+
+    Raises
+    ------
+    TypeError
+        If `epsilon` is not a real number (bools are refused too).
+    ValueError
+        If `epsilon` is negative, NaN or infinite.
+
+    Examples
+    --------
+    >>> as_epsilon(0.2)
+    0.2
+    >>> as_epsilon(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: `epsilon` must be a finite number >= 0; got -1
+    """
+    if isinstance(epsilon, (bool, np.bool_)) or not isinstance(epsilon, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number; got {type(epsilon).__name__}")
+    if not (np.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"`{name}` must be a finite number >= 0; got {epsilon!r}")
+    return float(epsilon)
+
+
+def as_structures(structures, ndim, name="structures"):
+    """Return the tuple of structure names a mask is made of.
+
+    Parameters
+    ----------
+    structures : None, str or iterable of str
+        Names among ``"ridges"``, ``"boundaries"`` and ``"sheets"`` (3-D only). None
+        gives the default: ridges in 2-D, ridges and boundaries in 3-D.
+    ndim : {2, 3}
+        Dimension of the image.
+    name : str, optional
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    structures : tuple of str
+        Distinct names, in the order of `STRUCTURES`.
+
+    Raises
+    ------
+    TypeError
+        If `structures` is not None, a string or an iterable of strings.
+    ValueError
+        If a name is unknown, if the selection is empty, or if ``"sheets"`` is asked
+        for a 2-D image.
+
+    Examples
+    --------
+    >>> as_structures(None, 3)
+    ('ridges', 'boundaries')
+    >>> as_structures("boundaries", 2)
+    ('boundaries',)
+    """
+    if structures is None:
+        return ("ridges",) if ndim == 2 else ("ridges", "boundaries")
+    if isinstance(structures, str):
+        structures = (structures,)
+    try:
+        names = list(structures)
+    except TypeError as err:
+        raise TypeError(
+            f"`{name}` must be None, a string or an iterable of strings; got {type(structures).__name__}"
+        ) from err
+    for item in names:
+        if not isinstance(item, str):
+            raise TypeError(f"`{name}` must hold strings; got {item!r}")
+        if item not in STRUCTURES:
+            raise ValueError(f"`{name}` must be among {STRUCTURES}; got {item!r}")
+    if not names:
+        raise ValueError(f"`{name}` must name at least one structure; got an empty selection")
+    if "sheets" in names and ndim != 3:
+        raise ValueError(f"`{name}`: 'sheets' exist only for 3-D images; got a {ndim}-D image")
+    return tuple(s for s in STRUCTURES if s in names)
