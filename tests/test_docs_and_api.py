@@ -1,0 +1,87 @@
+"""Docstrings run as doctests, every public function documents itself, packaging holds."""
+
+import doctest
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dmtloss
+import dmtloss.reference
+
+
+def _modules():
+    names = ["dmtloss"]
+    for package in (dmtloss, dmtloss.reference):
+        names += [package.__name__ + "." + m.name for m in pkgutil.iter_modules(package.__path__)
+                  if m.name != "__main__"]
+    return sorted(set(names) | {"dmtloss.reference"})
+
+
+MODULES = _modules()
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    globs = {"np": np}
+    for test in finder.find(module, name, globs=dict(globs, **vars(module))):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"
+
+
+def _public_functions():
+    for name in MODULES:
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr)
+            if inspect.isfunction(obj):
+                yield f"{name}.{attr}", obj
+
+
+@pytest.mark.parametrize("qualname, func", list(_public_functions()), ids=lambda v: v if isinstance(v, str) else "")
+def test_public_functions_have_numpydoc_with_examples(qualname, func):
+    doc = inspect.getdoc(func) or ""
+    assert "Examples\n--------" in doc, f"{qualname} has no Examples section"
+    if inspect.signature(func).parameters:
+        assert "Parameters\n----------" in doc, f"{qualname} has no Parameters section"
+
+
+def test_every_module_states_its_purpose():
+    for name in MODULES:
+        assert (importlib.import_module(name).__doc__ or "").strip(), f"{name} has no module docstring"
+
+
+def test_reference_is_not_a_top_level_package(tmp_path):
+    # run outside the checkout, where the working directory cannot shadow the install
+    code = ("import importlib.util as u, dmtloss.reference as r; "
+            "print(u.find_spec('reference'), u.find_spec('fast'), r.morse_structures.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["None", "None", "dmtloss.reference.structures"]
+
+
+def test_wheel_maps_reference_into_the_namespace(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                    "-w", str(tmp_path), str(root)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("dmtloss-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "dmtloss/reference/structures.py" in names
+    assert not [n for n in names if n.startswith(("reference/", "fast/", "tests/"))]
+
+
+def test_reference_api():
+    assert sorted(dmtloss.reference.__all__) == [
+        "MorseStructures", "PersistencePairs", "morse_structures", "persistence_diagram", "persistence_pairs"]
+    sig = inspect.signature(dmtloss.reference.morse_structures)
+    assert str(sig) == "(likelihood, epsilon=0.2, *, frame=False)"
