@@ -23,6 +23,13 @@ array([[1, 1, 1],
 """
 
 from .results import MorseStructures, PersistencePairs
-from .structures import morse_structures, persistence_diagram, persistence_pairs
+from .structures import morse_structures, morse_structures_batch, persistence_diagram, persistence_pairs
 
-__all__ = ["MorseStructures", "PersistencePairs", "morse_structures", "persistence_diagram", "persistence_pairs"]
+__all__ = [
+    "MorseStructures",
+    "PersistencePairs",
+    "morse_structures",
+    "morse_structures_batch",
+    "persistence_diagram",
+    "persistence_pairs",
+]

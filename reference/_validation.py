@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_likelihood", "as_epsilon", "as_structures", "STRUCTURES"]
+__all__ = ["as_likelihood", "as_batch", "as_epsilon", "as_structures", "as_workers", "STRUCTURES"]
 
 # Integers beyond this magnitude are not all representable in float64: converting them
 # could merge distinct values into ties, which would change the answer silently.
@@ -172,3 +172,62 @@ def as_structures(structures, ndim, name="structures"):
     if "sheets" in names and ndim != 3:
         raise ValueError(f"`{name}`: 'sheets' exist only for 3-D images; got a {ndim}-D image")
     return tuple(s for s in STRUCTURES if s in names)
+
+
+def as_batch(likelihoods, name="likelihoods"):
+    """Return a batch of likelihood maps as a list of new float64 arrays.
+
+    Parameters
+    ----------
+    likelihoods : (B, M, N[, P]) array_like
+        A batch of 2-D images (a 3-D array) or of 3-D volumes (a 4-D array), B >= 1.
+    name : str, optional
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    images : list of ndarray
+        ``as_likelihood`` of each image.
+
+    Raises
+    ------
+    TypeError
+        If the batch is not an array of real numbers.
+    ValueError
+        If it is not 3-D or 4-D, is empty, or an image is invalid.
+
+    Examples
+    --------
+    >>> [x.shape for x in as_batch(np.zeros((2, 3, 4)))]
+    [(3, 4), (3, 4)]
+    """
+    if isinstance(likelihoods, (str, bytes)):
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(likelihoods).__name__}")
+    try:
+        array = np.asarray(likelihoods)
+    except Exception as err:
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(likelihoods).__name__}") from err
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must be an array of real numbers; got dtype {array.dtype}")
+    if array.ndim not in (3, 4):
+        raise ValueError(f"`{name}` must be a batch of 2-D or 3-D images, shape (B, M, N[, P]); got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"`{name}` must hold at least one image; got shape {array.shape}")
+    return [as_likelihood(image, name=f"{name}[{i}]") for i, image in enumerate(array)]
+
+
+def as_workers(workers, default, name="workers"):
+    """Return the number of worker threads: `default` for None, else an int >= 1.
+
+    Examples
+    --------
+    >>> as_workers(None, default=4), as_workers(2, default=4)
+    (4, 2)
+    """
+    if workers is None:
+        return max(1, int(default))
+    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, numbers.Integral):
+        raise TypeError(f"`{name}` must be None or an int; got {type(workers).__name__}")
+    if workers < 1:
+        raise ValueError(f"`{name}` must be >= 1; got {workers}")
+    return int(workers)

@@ -5,12 +5,17 @@ import re
 import numpy as np
 import pytest
 
-from dmtloss.reference import morse_structures, persistence_diagram, persistence_pairs
+from dmtloss import fast, reference
+from dmtloss.reference import morse_structures, persistence_diagram
 
+ENGINES = [pytest.param(reference, id="reference"), pytest.param(fast, id="fast")]
 ENTRY_POINTS = [
-    pytest.param(lambda x: morse_structures(x), id="morse_structures"),
-    pytest.param(persistence_diagram, id="persistence_diagram"),
-    pytest.param(persistence_pairs, id="persistence_pairs"),
+    pytest.param(lambda x, impl=impl: impl.morse_structures(x), id=f"{impl.__name__}.morse_structures")
+    for impl in (reference, fast)
+] + [
+    pytest.param(getattr(impl, name), id=f"{impl.__name__}.{name}")
+    for impl in (reference, fast)
+    for name in ("persistence_diagram", "persistence_pairs")
 ]
 
 
@@ -50,9 +55,31 @@ def test_bad_likelihood(call, bad, error, message):
         (np.array([0.1]), TypeError, "`epsilon` must be a real number; got ndarray"),
     ],
 )
-def test_bad_epsilon(epsilon, error, message):
+@pytest.mark.parametrize("impl", ENGINES)
+def test_bad_epsilon(impl, epsilon, error, message):
     with pytest.raises(error, match=re.escape(message)):
-        morse_structures(np.zeros((3, 3)), epsilon)
+        impl.morse_structures(np.zeros((3, 3)), epsilon)
+    with pytest.raises(error, match=re.escape(message)):
+        impl.morse_structures_batch(np.zeros((2, 3, 3)), epsilon)
+
+
+@pytest.mark.parametrize("impl", ENGINES)
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(likelihoods=np.zeros((3, 3))), ValueError,
+         "`likelihoods` must be a batch of 2-D or 3-D images, shape (B, M, N[, P]); got shape (3, 3)"),
+        (dict(likelihoods=np.zeros((0, 3, 3))), ValueError, "`likelihoods` must hold at least one image; got shape (0, 3, 3)"),
+        (dict(likelihoods=np.zeros((2, 1, 3))), ValueError, "every axis of `likelihoods[0]` must have length >= 2"),
+        (dict(likelihoods=np.full((2, 3, 3), np.nan)), ValueError, "`likelihoods[0]` must be finite"),
+        (dict(likelihoods="x"), TypeError, "`likelihoods` must be an array of real numbers; got str"),
+        (dict(likelihoods=np.zeros((2, 3, 3)), workers=0), ValueError, "`workers` must be >= 1; got 0"),
+        (dict(likelihoods=np.zeros((2, 3, 3)), workers=1.5), TypeError, "`workers` must be None or an int; got float"),
+    ],
+)
+def test_bad_batch(impl, kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        impl.morse_structures_batch(**kwargs)
 
 
 @pytest.mark.parametrize(
@@ -65,32 +92,36 @@ def test_bad_epsilon(epsilon, error, message):
         ([b"ridges"], TypeError, "`structures` must hold strings; got b'ridges'"),
     ],
 )
-def test_bad_structures(structures, error, message):
-    s = morse_structures(np.zeros((3, 3)))
+@pytest.mark.parametrize("impl", ENGINES)
+def test_bad_structures(impl, structures, error, message):
+    s = impl.morse_structures(np.zeros((3, 3)))
     with pytest.raises(error, match=re.escape(message)):
         s.mask(structures)
 
 
-def test_accepted_inputs_are_numpy_scalars_lists_and_views():
+@pytest.mark.parametrize("impl", ENGINES)
+def test_accepted_inputs_are_numpy_scalars_lists_and_views(impl):
     x = np.arange(24, dtype=float).reshape(4, 6)
     want = morse_structures(x, 0.0)
     for like in (x.tolist(), x[:, ::-1][:, ::-1], np.asfortranarray(x), x.astype(np.float32)):
-        got = morse_structures(like, np.float32(0.0))
+        got = impl.morse_structures(like, np.float32(0.0))
         assert np.array_equal(got.critical, want.critical)
     assert morse_structures(x, 1).epsilon == 1.0 and isinstance(morse_structures(x, np.int64(1)).epsilon, float)
 
 
-def test_float32_ties_are_neither_merged_nor_split():
+@pytest.mark.parametrize("impl", ENGINES)
+def test_float32_ties_are_neither_merged_nor_split(impl):
     # two float32 values one ulp apart stay distinct; equal ones stay tied
     a = np.float32(0.5)
     b = np.nextafter(a, np.float32(1))
     x = np.array([[a, 0, b], [0, 0, 0]], dtype=np.float32)
-    diagram = persistence_diagram(x)
+    diagram = impl.persistence_diagram(x)
     assert diagram.tolist() == [[0, float(b), -np.inf], [0, float(a), 0]]
 
 
-def test_results_are_read_only():
-    s = morse_structures(np.eye(3))
+@pytest.mark.parametrize("impl", ENGINES)
+def test_results_are_read_only(impl):
+    s = impl.morse_structures(np.eye(3))
     for name in ("ridges", "boundaries", "basins", "critical", "ridge_persistence"):
         with pytest.raises(ValueError, match="read-only"):
             getattr(s, name)[...] = 0

@@ -1,0 +1,588 @@
+"""numba kernels of the fast engine.
+
+Every image is handled as a 3-D array: a 2-D image of shape (M, N) is the volume
+(1, M, N), whose complex is exactly the 2-D complex (no cell extends along axis 0).
+``d`` is the dimension of the complex (2 or 3). Cells are identified by the C-order
+linear index of their doubled coordinates in the grid ``cs = (2 n_i - 1)``.
+
+The total order of cells (see ``docs/spec.md``) is encoded in one integer per cell,
+``pos = rank(lowest vertex) * 27 + index in that vertex's lower star``: a cell's key
+starts with the rank of its lowest vertex, and the cells sharing that vertex (at most
+27) are sorted by the rest of their keys. No global sort of cells is needed.
+
+All kernels run without the GIL and are compiled once per machine (``cache=True``).
+"""
+
+import numpy as np
+from numba import njit, types
+from numba.typed import List
+
+SLOT = 27  # cells in the closed star of a vertex of a 3-D grid
+NONE = -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _coords(cell, cs1, cs2):
+    c0 = cell // (cs1 * cs2)
+    rest = cell - c0 * cs1 * cs2
+    c1 = rest // cs2
+    return c0, c1, rest - c1 * cs2
+
+
+@njit(cache=True, nogil=True)
+def cell_dim(cell, cs1, cs2):
+    c0, c1, c2 = _coords(cell, cs1, cs2)
+    return (c0 & 1) + (c1 & 1) + (c2 & 1)
+
+
+@njit(cache=True, nogil=True)
+def cell_vertices(cell, cs1, cs2, n1, n2, out):
+    """Write the pixel linear indices of `cell` into `out`; return how many."""
+    c0, c1, c2 = _coords(cell, cs1, cs2)
+    k = 0
+    for a in range((c0 & 1) + 1):
+        for b in range((c1 & 1) + 1):
+            for c in range((c2 & 1) + 1):
+                out[k] = ((c0 // 2 + a) * n1 + (c1 // 2 + b)) * n2 + (c2 // 2 + c)
+                k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def cell_facets(cell, cs1, cs2, out):
+    """Write the facets of `cell` into `out`; return how many."""
+    c0, c1, c2 = _coords(cell, cs1, cs2)
+    k = 0
+    if c0 & 1:
+        out[k] = cell - cs1 * cs2
+        out[k + 1] = cell + cs1 * cs2
+        k += 2
+    if c1 & 1:
+        out[k] = cell - cs2
+        out[k + 1] = cell + cs2
+        k += 2
+    if c2 & 1:
+        out[k] = cell - 1
+        out[k + 1] = cell + 1
+        k += 2
+    return k
+
+
+@njit(cache=True, nogil=True)
+def cell_cofacets(cell, cs0, cs1, cs2, out):
+    """Write the cofacets of `cell` (within the image) into `out`; return how many."""
+    c0, c1, c2 = _coords(cell, cs1, cs2)
+    k = 0
+    if not c0 & 1:
+        if c0 > 0:
+            out[k] = cell - cs1 * cs2
+            k += 1
+        if c0 < cs0 - 1:
+            out[k] = cell + cs1 * cs2
+            k += 1
+    if not c1 & 1:
+        if c1 > 0:
+            out[k] = cell - cs2
+            k += 1
+        if c1 < cs1 - 1:
+            out[k] = cell + cs2
+            k += 1
+    if not c2 & 1:
+        if c2 > 0:
+            out[k] = cell - 1
+            k += 1
+        if c2 < cs2 - 1:
+            out[k] = cell + 1
+            k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, verts):
+    """Cells whose lowest vertex is pixel `v`, sorted by key; return how many."""
+    i = v // (n1 * n2)
+    j = (v // n2) % n1
+    k = v % n2
+    r = rank[v]
+    count = 0
+    for a in range(-1, 2):
+        c0 = 2 * i + a
+        if c0 < 0 or c0 > 2 * n0 - 2:
+            continue
+        for b in range(-1, 2):
+            c1 = 2 * j + b
+            if c1 < 0 or c1 > 2 * n1 - 2:
+                continue
+            for c in range(-1, 2):
+                c2 = 2 * k + c
+                if c2 < 0 or c2 > 2 * n2 - 2:
+                    continue
+                cell = (c0 * cs1 + c1) * cs2 + c2
+                nv = cell_vertices(cell, cs1, cs2, n1, n2, verts)
+                ok = True
+                for t in range(nv):
+                    if rank[verts[t]] > r:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+                # key: vertex ranks sorted descending, padded with -1 (prefix smaller)
+                for t in range(8):
+                    keys[count, t] = rank[verts[t]] if t < nv else -1
+                for t in range(1, nv):  # insertion sort, descending
+                    x = keys[count, t]
+                    s = t - 1
+                    while s >= 0 and keys[count, s] < x:
+                        keys[count, s + 1] = keys[count, s]
+                        s -= 1
+                    keys[count, s + 1] = x
+                cells[count] = cell
+                count += 1
+    # insertion sort of the cells by key, ascending
+    for t in range(1, count):
+        s = t
+        while s > 0:
+            less = False
+            for q in range(8):
+                if keys[s, q] != keys[s - 1, q]:
+                    less = keys[s, q] < keys[s - 1, q]
+                    break
+            if not less:
+                break
+            for q in range(8):
+                keys[s, q], keys[s - 1, q] = keys[s - 1, q], keys[s, q]
+            cells[s], cells[s - 1] = cells[s - 1], cells[s]
+            s -= 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def cell_positions(rank, n0, n1, n2):
+    """Filtration position of every cell (see the module docstring)."""
+    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
+    pos = np.empty(cs0 * cs1 * cs2, dtype=np.int64)
+    cells = np.empty(SLOT, dtype=np.int64)
+    keys = np.empty((SLOT, 8), dtype=np.int64)
+    verts = np.empty(8, dtype=np.int64)
+    for v in range(n0 * n1 * n2):
+        count = _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, verts)
+        for t in range(count):
+            pos[cells[t]] = rank[v] * SLOT + t
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def _find(parent, x):
+    while parent[x] != x:  # path halving
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@njit(cache=True, nogil=True)
+def primal_pairs(order, rank, n0, n1, n2):
+    """0-dimensional pairs by union-find with the elder rule, in filtration order.
+
+    Returns the arrays (birth vertex pixel, death edge cell) of every pair, zero
+    persistence included, in order of death, and a flag per cell marking the edges
+    that merge components (negative edges).
+    """
+    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
+    n = n0 * n1 * n2
+    parent = np.arange(n)  # representative = the oldest vertex of the component
+    births = np.empty(n, dtype=np.int64)
+    deaths = np.empty(n, dtype=np.int64)
+    npairs = 0
+    negative = np.zeros(cs0 * cs1 * cs2, dtype=np.bool_)
+    nb = np.empty(6, dtype=np.int64)
+    nbrank = np.empty(6, dtype=np.int64)
+    for idx in range(n):
+        v = order[idx]
+        i = v // (n1 * n2)
+        j = (v // n2) % n1
+        k = v % n2
+        r = rank[v]
+        m = 0
+        # the edges whose lowest vertex is v join it to older neighbours, by neighbour rank
+        for axis in range(3):
+            for step in (-1, 1):
+                ii, jj, kk = i, j, k
+                if axis == 0:
+                    ii += step
+                elif axis == 1:
+                    jj += step
+                else:
+                    kk += step
+                if ii < 0 or ii >= n0 or jj < 0 or jj >= n1 or kk < 0 or kk >= n2:
+                    continue
+                u = (ii * n1 + jj) * n2 + kk
+                if rank[u] < r:
+                    nb[m] = u
+                    nbrank[m] = rank[u]
+                    m += 1
+        for t in range(1, m):
+            s = t
+            while s > 0 and nbrank[s] < nbrank[s - 1]:
+                nbrank[s], nbrank[s - 1] = nbrank[s - 1], nbrank[s]
+                nb[s], nb[s - 1] = nb[s - 1], nb[s]
+                s -= 1
+        vc = ((2 * i) * cs1 + 2 * j) * cs2 + 2 * k
+        for t in range(m):
+            u = nb[t]
+            uc = ((2 * (u // (n1 * n2))) * cs1 + 2 * ((u // n2) % n1)) * cs2 + 2 * (u % n2)
+            edge = (vc + uc) // 2
+            ru = _find(parent, u)
+            rv = _find(parent, v)
+            if ru == rv:
+                continue
+            if rank[ru] < rank[rv]:
+                births[npairs] = rv
+                parent[rv] = ru
+            else:
+                births[npairs] = ru
+                parent[ru] = rv
+            deaths[npairs] = edge
+            npairs += 1
+            negative[edge] = True
+    return births[:npairs], deaths[:npairs], negative
+
+
+@njit(cache=True, nogil=True)
+def dual_pairs(order, rank, pos, n0, n1, n2, d):
+    """(d-1)-dimensional pairs by union-find on top cells and OUTSIDE, in reverse order.
+
+    A top cell starts a dual component; a (d-1)-cell joins its two cofacets (or its
+    cofacet and OUTSIDE, the oldest of all). When it merges two components, the
+    younger one's root (the one born later in this reverse order) dies with it.
+    Returns (birth (d-1)-cells, death top cells) in order of processing, and a flag
+    per cell marking the (d-1)-cells that merge (the births of these pairs).
+    """
+    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
+    total = cs0 * cs1 * cs2
+    outside = total
+    parent = np.arange(total + 1)  # only top cells and OUTSIDE are used
+    root = np.arange(total + 1)  # root (oldest top cell) of each representative
+    births = np.empty(total, dtype=np.int64)
+    deaths = np.empty(total, dtype=np.int64)
+    npairs = 0
+    positive = np.zeros(total, dtype=np.bool_)
+    cells = np.empty(SLOT, dtype=np.int64)
+    keys = np.empty((SLOT, 8), dtype=np.int64)
+    verts = np.empty(8, dtype=np.int64)
+    cof = np.empty(6, dtype=np.int64)
+    n = n0 * n1 * n2
+    for idx in range(n - 1, -1, -1):
+        v = order[idx]
+        count = _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, verts)
+        for t in range(count - 1, -1, -1):
+            cell = cells[t]
+            dim = cell_dim(cell, cs1, cs2)
+            if dim != d - 1:
+                continue  # top cells are their own components until joined
+            m = cell_cofacets(cell, cs0, cs1, cs2, cof)
+            a = _find(parent, cof[0])
+            b = _find(parent, cof[1]) if m == 2 else _find(parent, outside)
+            if a == b:
+                continue
+            ra, rb = root[a], root[b]
+            # OUTSIDE is the oldest; otherwise the larger position was born first
+            a_older = ra == outside or (rb != outside and pos[ra] > pos[rb])
+            if a_older:
+                births[npairs] = cell
+                deaths[npairs] = rb
+                parent[b] = a
+            else:
+                births[npairs] = cell
+                deaths[npairs] = ra
+                parent[a] = b
+            npairs += 1
+            positive[cell] = True
+    return births[:npairs], deaths[:npairs], positive
+
+
+@njit(cache=True, nogil=True)
+def _symdiff(a, b, pos):
+    """Symmetric difference of two cell arrays sorted by position."""
+    out = np.empty(a.size + b.size, dtype=np.int64)
+    i = j = k = 0
+    while i < a.size and j < b.size:
+        pa, pb = pos[a[i]], pos[b[j]]
+        if pa < pb:
+            out[k] = a[i]
+            i += 1
+            k += 1
+        elif pb < pa:
+            out[k] = b[j]
+            j += 1
+            k += 1
+        else:
+            i += 1
+            j += 1
+    while i < a.size:
+        out[k] = a[i]
+        i += 1
+        k += 1
+    while j < b.size:
+        out[k] = b[j]
+        j += 1
+        k += 1
+    return out[:k]
+
+
+@njit(cache=True, nogil=True)
+def _sorted_facets(cell, pos, cs1, cs2):
+    buf = np.empty(6, dtype=np.int64)
+    m = cell_facets(cell, cs1, cs2, buf)
+    out = buf[:m].copy()
+    for t in range(1, m):
+        s = t
+        while s > 0 and pos[out[s]] < pos[out[s - 1]]:
+            out[s], out[s - 1] = out[s - 1], out[s]
+            s -= 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def middle_pairs(squares, pos, n0, n1, n2):
+    """Edge-square pairs (3-D) by column reduction of the negative squares' boundaries.
+
+    `squares` are the squares that do not start a 2-dimensional class (the others'
+    columns would reduce to zero: clearing), in filtration order. A square whose
+    youngest edge has it as its oldest cofacet forms an *apparent pair* and needs no
+    reduction; only the other columns are reduced and stored.
+    """
+    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
+    owner = np.full(cs0 * cs1 * cs2, NONE, dtype=np.int64)  # pivot edge -> square
+    stored = np.full(cs0 * cs1 * cs2, NONE, dtype=np.int64)  # square -> index in columns
+    columns = List.empty_list(types.int64[::1])
+    births = np.empty(squares.size, dtype=np.int64)
+    cof = np.empty(6, dtype=np.int64)
+    for t in range(squares.size):
+        s = squares[t]
+        column = _sorted_facets(s, pos, cs1, cs2)
+        pivot = column[column.size - 1]
+        m = cell_cofacets(pivot, cs0, cs1, cs2, cof)
+        oldest = s
+        for q in range(m):
+            if pos[cof[q]] < pos[oldest]:
+                oldest = cof[q]
+        if oldest != s or owner[pivot] != NONE:
+            while column.size > 0:
+                pivot = column[column.size - 1]
+                o = owner[pivot]
+                if o == NONE:
+                    break
+                other = columns[stored[o]] if stored[o] != NONE else _sorted_facets(o, pos, cs1, cs2)
+                column = _symdiff(column, other, pos)
+            if column.size == 0:
+                raise RuntimeError("a negative square reduced to zero")
+            stored[s] = len(columns)
+            columns.append(column)
+        pivot = column[column.size - 1]
+        owner[pivot] = s
+        births[t] = pivot
+    return births
+
+
+@njit(cache=True, nogil=True)
+def simplify_primal(births, deaths, n0, n1, n2, cs1, cs2):
+    """Cancel vertex-edge pairs in the given order; return the matching and failures.
+
+    Each gradient tree (vertices joined by matched edges) is a union-find set whose
+    stored root is its critical vertex. A pair (v, e) is cancellable exactly when one
+    endpoint of e lies in v's tree; then the path from that endpoint to v is reversed
+    and v's tree hangs from the other endpoint's tree.
+    """
+    n = n0 * n1 * n2
+    vedge = np.full(n, NONE, dtype=np.int64)  # vertex -> edge it is matched with
+    parent = np.arange(n)
+    root = np.arange(n)
+    failed = np.zeros(births.size, dtype=np.bool_)
+    ends = np.empty(2, dtype=np.int64)
+    verts = np.empty(8, dtype=np.int64)
+    for t in range(births.size):
+        v, e = births[t], deaths[t]
+        cell_vertices(e, cs1, cs2, n1, n2, ends)
+        ra = root[_find(parent, ends[0])]
+        rb = root[_find(parent, ends[1])]
+        if (ra == v) == (rb == v):
+            failed[t] = True
+            continue
+        a, b = (ends[0], ends[1]) if ra == v else (ends[1], ends[0])
+        # reverse the path a -> ... -> v: every vertex takes the edge it was reached by
+        x, incoming = a, e
+        while True:
+            out = vedge[x]
+            vedge[x] = incoming
+            if x == v:
+                break
+            cell_vertices(out, cs1, cs2, n1, n2, verts)
+            x = verts[1] if verts[0] == x else verts[0]
+            incoming = out
+        parent[_find(parent, v)] = _find(parent, b)  # b's tree keeps its root
+    return vedge, failed
+
+
+@njit(cache=True, nogil=True)
+def _other_cofacet(facet, top, cs0, cs1, cs2, outside, cof):
+    m = cell_cofacets(facet, cs0, cs1, cs2, cof)
+    if m == 1:
+        return outside
+    return cof[1] if cof[0] == top else cof[0]
+
+
+@njit(cache=True, nogil=True)
+def simplify_dual(births, deaths, n0, n1, n2):
+    """Cancel (d-1, d) pairs in the given order; return the matching and failures.
+
+    The mirror image of :func:`simplify_primal` on the dual graph: each gradient tree
+    of top cells (and OUTSIDE) is a union-find set whose root is its critical top cell
+    (or OUTSIDE). A pair (f, tau) is cancellable exactly when one cofacet of f lies in
+    tau's tree.
+    """
+    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
+    total = cs0 * cs1 * cs2
+    outside = total
+    tdown = np.full(total, NONE, dtype=np.int64)  # top cell -> facet matched with it
+    parent = np.arange(total + 1)
+    root = np.arange(total + 1)
+    failed = np.zeros(births.size, dtype=np.bool_)
+    cof = np.empty(6, dtype=np.int64)
+    for t in range(births.size):
+        f, tau = births[t], deaths[t]
+        m = cell_cofacets(f, cs0, cs1, cs2, cof)
+        g1 = cof[0]
+        g2 = cof[1] if m == 2 else outside
+        r1 = root[_find(parent, g1)]
+        r2 = root[_find(parent, g2)] if g2 != outside else outside
+        if (r1 == tau) == (r2 == tau):
+            failed[t] = True
+            continue
+        g, other = (g1, g2) if r1 == tau else (g2, g1)
+        # reverse the path g -> ... -> tau: every top cell takes the facet it was reached by
+        y, incoming = g, f
+        while True:
+            out = tdown[y]
+            tdown[y] = incoming
+            if y == tau:
+                break
+            y = _other_cofacet(out, y, cs0, cs1, cs2, outside, cof)
+            incoming = out
+        parent[_find(parent, tau)] = _find(parent, other)  # the other tree keeps its root
+    return tdown, failed
+
+
+@njit(cache=True, nogil=True)
+def _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, cell_value):
+    """Capped number of V-paths from square `tau` to edge `sigma` (memoised DFS).
+
+    ``stamp[b] == base`` marks a square being expanded, ``base + 1`` a square whose
+    ``count`` is final. With ``level`` not NaN, only squares of that value are searched:
+    while every matched pair joins cells of equal value (before any pair of positive
+    persistence is cancelled), values never decrease along a V-path, so a path between
+    two cells of value ``level`` stays at that value. Returns the (possibly grown) stack.
+    """
+    fac = np.empty(6, dtype=np.int64)
+    top = 0
+    stack[0] = tau
+    while top >= 0:
+        beta = stack[top]
+        if stamp[beta] == base + 1:
+            top -= 1
+            continue
+        m = cell_facets(beta, cs1, cs2, fac)
+        if stamp[beta] != base:  # first visit: push the successors not yet finished
+            stamp[beta] = base
+            pushed = False
+            for q in range(m):
+                alpha = fac[q]
+                if alpha == sdown[beta] or alpha == sigma:
+                    continue
+                nxt = eup[alpha]
+                if nxt != NONE and stamp[nxt] != base + 1:
+                    if level == level and cell_value[nxt] != level:
+                        continue  # off the level set: no path to sigma through it
+                    if top + 1 == stack.size:
+                        bigger = np.empty(2 * stack.size, dtype=np.int64)
+                        bigger[: stack.size] = stack
+                        stack = bigger
+                    top += 1
+                    stack[top] = nxt
+                    pushed = True
+            if pushed:
+                continue
+        paths = 0  # every successor is final now (V-paths never close a loop)
+        for q in range(m):
+            alpha = fac[q]
+            if alpha == sdown[beta]:
+                continue
+            if alpha == sigma:
+                paths += 1
+            elif eup[alpha] != NONE and stamp[eup[alpha]] == base + 1:
+                paths += count[eup[alpha]]
+        count[beta] = min(paths, 2)
+        stamp[beta] = base + 1
+        top -= 1
+    return stack
+
+
+@njit(cache=True, nogil=True)
+def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
+    """Cancel edge-square pairs (3-D) in the given order by explicit V-path search.
+
+    The V-paths of dimension 1 branch, so each pair's paths are counted (capped at 2)
+    by a memoised depth-first search from the square, as the reference does. The pairs
+    come in order of persistence, so all zero-persistence pairs come first, and their
+    searches are confined to one level set.
+    """
+    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
+    total = cs0 * cs1 * cs2
+    eup = np.full(total, NONE, dtype=np.int64)  # edge -> square it is matched with
+    sdown = np.full(total, NONE, dtype=np.int64)  # square -> edge matched with it
+    stamp = np.full(total, -1, dtype=np.int64)
+    count = np.zeros(total, dtype=np.int64)
+    stack = np.empty(1024, dtype=np.int64)
+    path_alpha = np.empty(1024, dtype=np.int64)
+    path_beta = np.empty(1024, dtype=np.int64)
+    failed = np.zeros(births.size, dtype=np.bool_)
+    fac = np.empty(6, dtype=np.int64)
+    positive_seen = False
+    for t in range(births.size):
+        sigma, tau = births[t], deaths[t]
+        base = 2 * t
+        if persistence[t] == 0 and not positive_seen:
+            level = cell_value[sigma]
+        else:
+            positive_seen = True
+            level = np.nan
+        stack = _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, cell_value)
+        if count[tau] != 1:
+            failed[t] = True
+            continue
+        # follow the unique path: at each square exactly one facet leads on to sigma
+        length = 0
+        beta = tau
+        while True:
+            m = cell_facets(beta, cs1, cs2, fac)
+            alpha_next = NONE
+            for q in range(m):
+                alpha = fac[q]
+                if alpha == sdown[beta]:
+                    continue
+                if alpha == sigma or (eup[alpha] != NONE and count[eup[alpha]] == 1
+                                      and stamp[eup[alpha]] == base + 1):
+                    alpha_next = alpha
+                    break
+            if length == path_alpha.size:
+                path_alpha = np.concatenate((path_alpha, np.empty(length, dtype=np.int64)))
+                path_beta = np.concatenate((path_beta, np.empty(length, dtype=np.int64)))
+            path_beta[length] = beta
+            path_alpha[length] = alpha_next
+            length += 1
+            if alpha_next == sigma:
+                break
+            beta = eup[alpha_next]
+        for q in range(length):  # reverse: alpha_i is matched with the square before it
+            eup[path_alpha[q]] = path_beta[q]
+            sdown[path_beta[q]] = path_alpha[q]
+    return eup, sdown, failed
