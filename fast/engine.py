@@ -420,7 +420,7 @@ def morse_structures_batch(likelihoods, epsilon=0.2, *, frame=False, workers=Non
     --------
     >>> batch = np.stack([np.eye(3), 1 - np.eye(3)])
     >>> [int(s.ridges.sum()) for s in morse_structures_batch(batch, epsilon=0.1, workers=2)]
-    [0, 0]
+    [5, 3]
     """
     images = as_batch(likelihoods)
     epsilon = as_epsilon(epsilon)

@@ -219,6 +219,26 @@ def as_batch(likelihoods, name="likelihoods"):
 def as_workers(workers, default, name="workers"):
     """Return the number of worker threads: `default` for None, else an int >= 1.
 
+    Parameters
+    ----------
+    workers : None or int
+        The number asked for.
+    default : int
+        The number used for None.
+    name : str, optional
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    workers : int
+
+    Raises
+    ------
+    TypeError
+        If `workers` is neither None nor an int (bools are refused).
+    ValueError
+        If `workers` is less than 1.
+
     Examples
     --------
     >>> as_workers(None, default=4), as_workers(2, default=4)

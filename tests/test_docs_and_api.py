@@ -14,15 +14,16 @@ import numpy as np
 import pytest
 
 import dmtloss
+import dmtloss.fast
 import dmtloss.reference
 
 
 def _modules():
     names = ["dmtloss"]
-    for package in (dmtloss, dmtloss.reference):
+    for package in (dmtloss, dmtloss.reference, dmtloss.fast):
         names += [package.__name__ + "." + m.name for m in pkgutil.iter_modules(package.__path__)
                   if m.name != "__main__"]
-    return sorted(set(names) | {"dmtloss.reference"})
+    return sorted(set(names) | {"dmtloss.reference", "dmtloss.fast"})
 
 
 MODULES = _modules()
@@ -76,12 +77,13 @@ def test_wheel_maps_reference_into_the_namespace(tmp_path):
                     "-w", str(tmp_path), str(root)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("dmtloss-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "dmtloss/reference/structures.py" in names
+    assert "dmtloss/reference/structures.py" in names and "dmtloss/fast/engine.py" in names
     assert not [n for n in names if n.startswith(("reference/", "fast/", "tests/"))]
 
 
 def test_reference_api():
     assert sorted(dmtloss.reference.__all__) == [
-        "MorseStructures", "PersistencePairs", "morse_structures", "persistence_diagram", "persistence_pairs"]
+        "MorseStructures", "PersistencePairs", "morse_structures", "morse_structures_batch",
+        "persistence_diagram", "persistence_pairs"]
     sig = inspect.signature(dmtloss.reference.morse_structures)
     assert str(sig) == "(likelihood, epsilon=0.2, *, frame=False)"
