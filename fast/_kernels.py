@@ -98,77 +98,96 @@ def cell_cofacets(cell, cs0, cs1, cs2, out):
 
 
 @njit(cache=True, nogil=True)
-def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, verts):
-    """Cells whose lowest vertex is pixel `v`, sorted by key; return how many."""
+def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx):
+    """Cells whose lowest vertex is pixel `v`, in key order; return how many.
+
+    On return ``cells[idx[t]]`` is the t-th cell of the lower star in filtration order.
+    ``keys[c]`` holds the ranks of cell c's vertices sorted descending, padded with -1
+    (a proper prefix compares smaller).
+    """
     i = v // (n1 * n2)
     j = (v // n2) % n1
     k = v % n2
     r = rank[v]
     count = 0
     for a in range(-1, 2):
-        c0 = 2 * i + a
-        if c0 < 0 or c0 > 2 * n0 - 2:
+        if (a == -1 and i == 0) or (a == 1 and i == n0 - 1):
             continue
         for b in range(-1, 2):
-            c1 = 2 * j + b
-            if c1 < 0 or c1 > 2 * n1 - 2:
+            if (b == -1 and j == 0) or (b == 1 and j == n1 - 1):
                 continue
             for c in range(-1, 2):
-                c2 = 2 * k + c
-                if c2 < 0 or c2 > 2 * n2 - 2:
+                if (c == -1 and k == 0) or (c == 1 and k == n2 - 1):
                     continue
-                cell = (c0 * cs1 + c1) * cs2 + c2
-                nv = cell_vertices(cell, cs1, cs2, n1, n2, verts)
+                # the vertices: along an axis with offset -1 also the pixel before, +1 after
+                nv = 0
                 ok = True
-                for t in range(nv):
-                    if rank[verts[t]] > r:
-                        ok = False
-                        break
+                for da in range(2 if a != 0 else 1):
+                    for db in range(2 if b != 0 else 1):
+                        for dc in range(2 if c != 0 else 1):
+                            u = ((i + a * da) * n1 + (j + b * db)) * n2 + (k + c * dc)
+                            ru = rank[u]
+                            if ru > r:
+                                ok = False
+                            keys[count, nv] = ru
+                            nv += 1
                 if not ok:
                     continue
-                # key: vertex ranks sorted descending, padded with -1 (prefix smaller)
-                for t in range(8):
-                    keys[count, t] = rank[verts[t]] if t < nv else -1
-                for t in range(1, nv):  # insertion sort, descending
+                for t in range(nv, 8):
+                    keys[count, t] = -1
+                for t in range(1, nv):  # insertion sort of the vertex ranks, descending
                     x = keys[count, t]
-                    s = t - 1
-                    while s >= 0 and keys[count, s] < x:
-                        keys[count, s + 1] = keys[count, s]
-                        s -= 1
-                    keys[count, s + 1] = x
-                cells[count] = cell
+                    q = t - 1
+                    while q >= 0 and keys[count, q] < x:
+                        keys[count, q + 1] = keys[count, q]
+                        q -= 1
+                    keys[count, q + 1] = x
+                cells[count] = ((2 * i + a) * cs1 + (2 * j + b)) * cs2 + (2 * k + c)
+                idx[count] = count
                 count += 1
-    # insertion sort of the cells by key, ascending
-    for t in range(1, count):
-        s = t
-        while s > 0:
+    for t in range(1, count):  # insertion sort of the cells by key, through an index
+        x = idx[t]
+        q = t - 1
+        while q >= 0:
+            y = idx[q]
             less = False
-            for q in range(8):
-                if keys[s, q] != keys[s - 1, q]:
-                    less = keys[s, q] < keys[s - 1, q]
+            for e in range(8):
+                if keys[x, e] != keys[y, e]:
+                    less = keys[x, e] < keys[y, e]
                     break
             if not less:
                 break
-            for q in range(8):
-                keys[s, q], keys[s - 1, q] = keys[s - 1, q], keys[s, q]
-            cells[s], cells[s - 1] = cells[s - 1], cells[s]
-            s -= 1
+            idx[q + 1] = y
+            q -= 1
+        idx[q + 1] = x
     return count
 
 
 @njit(cache=True, nogil=True)
 def cell_positions(rank, n0, n1, n2):
-    """Filtration position of every cell (see the module docstring)."""
+    """Filtration position of every cell, and all cells in filtration order.
+
+    The order comes from a counting sort on the lowest vertex's rank: no comparison
+    sort of cells.
+    """
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
+    n = n0 * n1 * n2
     pos = np.empty(cs0 * cs1 * cs2, dtype=np.int64)
+    start = np.zeros(n + 1, dtype=np.int64)  # per rank: cells in the lower star
     cells = np.empty(SLOT, dtype=np.int64)
     keys = np.empty((SLOT, 8), dtype=np.int64)
-    verts = np.empty(8, dtype=np.int64)
-    for v in range(n0 * n1 * n2):
-        count = _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, verts)
+    idx = np.empty(SLOT, dtype=np.int64)
+    for v in range(n):
+        count = _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx)
         for t in range(count):
-            pos[cells[t]] = rank[v] * SLOT + t
-    return pos
+            pos[cells[idx[t]]] = rank[v] * SLOT + t
+        start[rank[v] + 1] = count
+    for r in range(n):
+        start[r + 1] += start[r]
+    ordered = np.empty(pos.size, dtype=np.int64)
+    for cell in range(pos.size):
+        ordered[start[pos[cell] // SLOT] + pos[cell] % SLOT] = cell
+    return pos, ordered
 
 
 @njit(cache=True, nogil=True)
@@ -248,7 +267,7 @@ def primal_pairs(order, rank, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True)
-def dual_pairs(order, rank, pos, n0, n1, n2, d):
+def dual_pairs(ordered, pos, n0, n1, n2, d):
     """(d-1)-dimensional pairs by union-find on top cells and OUTSIDE, in reverse order.
 
     A top cell starts a dual component; a (d-1)-cell joins its two cofacets (or its
@@ -266,37 +285,27 @@ def dual_pairs(order, rank, pos, n0, n1, n2, d):
     deaths = np.empty(total, dtype=np.int64)
     npairs = 0
     positive = np.zeros(total, dtype=np.bool_)
-    cells = np.empty(SLOT, dtype=np.int64)
-    keys = np.empty((SLOT, 8), dtype=np.int64)
-    verts = np.empty(8, dtype=np.int64)
     cof = np.empty(6, dtype=np.int64)
-    n = n0 * n1 * n2
-    for idx in range(n - 1, -1, -1):
-        v = order[idx]
-        count = _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, verts)
-        for t in range(count - 1, -1, -1):
-            cell = cells[t]
-            dim = cell_dim(cell, cs1, cs2)
-            if dim != d - 1:
-                continue  # top cells are their own components until joined
-            m = cell_cofacets(cell, cs0, cs1, cs2, cof)
-            a = _find(parent, cof[0])
-            b = _find(parent, cof[1]) if m == 2 else _find(parent, outside)
-            if a == b:
-                continue
-            ra, rb = root[a], root[b]
-            # OUTSIDE is the oldest; otherwise the larger position was born first
-            a_older = ra == outside or (rb != outside and pos[ra] > pos[rb])
-            if a_older:
-                births[npairs] = cell
-                deaths[npairs] = rb
-                parent[b] = a
-            else:
-                births[npairs] = cell
-                deaths[npairs] = ra
-                parent[a] = b
-            npairs += 1
-            positive[cell] = True
+    for idx in range(total - 1, -1, -1):
+        cell = ordered[idx]
+        if cell_dim(cell, cs1, cs2) != d - 1:
+            continue  # top cells are their own components until joined
+        m = cell_cofacets(cell, cs0, cs1, cs2, cof)
+        a = _find(parent, cof[0])
+        b = _find(parent, cof[1]) if m == 2 else _find(parent, outside)
+        if a == b:
+            continue
+        ra, rb = root[a], root[b]
+        # OUTSIDE is the oldest; otherwise the larger position was born first
+        if ra == outside or (rb != outside and pos[ra] > pos[rb]):
+            deaths[npairs] = rb
+            parent[b] = a
+        else:
+            deaths[npairs] = ra
+            parent[a] = b
+        births[npairs] = cell
+        npairs += 1
+        positive[cell] = True
     return births[:npairs], deaths[:npairs], positive
 
 

@@ -60,7 +60,7 @@ class _Complex:
         self.order = np.argsort(-flat, kind="stable")
         self.rank = np.empty(flat.size, dtype=np.int64)
         self.rank[self.order] = np.arange(flat.size)
-        self.pos = K.cell_positions(self.rank, n0, n1, n2)
+        self.pos, self.ordered = K.cell_positions(self.rank, n0, n1, n2)
         self.value_by_rank = flat[self.order]
         self._pairs()
 
@@ -76,7 +76,7 @@ class _Complex:
         n0, n1, n2 = self.shape3
         d = self.ndim
         self.v_birth, self.e_death, negative = K.primal_pairs(self.order, self.rank, n0, n1, n2)
-        self.f_birth, self.t_death, positive = K.dual_pairs(self.order, self.rank, self.pos, n0, n1, n2, d)
+        self.f_birth, self.t_death, positive = K.dual_pairs(self.ordered, self.pos, n0, n1, n2, d)
         if d == 3:
             c0, c1, c2 = np.meshgrid(*[np.arange(c) & 1 for c in self.cs], indexing="ij", sparse=True)
             squares = np.flatnonzero(((c0 + c1 + c2) == 2) & ~positive.reshape(self.cs))
@@ -348,8 +348,7 @@ def persistence_diagram(likelihood):
     >>> persistence_diagram([[1, 1, 1], [1, 0, 1], [1, 1, 1]]).tolist()
     [[0.0, 1.0, -inf], [1.0, 1.0, 0.0]]
     """
-    diagram = persistence_pairs(likelihood).diagram()
-    return diagram[np.argsort(diagram[:, 0], kind="stable")]
+    return persistence_pairs(likelihood).diagram_by_dimension()
 
 
 def morse_structures(likelihood, epsilon=0.2, *, frame=False):

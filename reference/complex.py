@@ -26,9 +26,11 @@ input, so the order is made total:
 
 The first entry of a key is the rank of the cell's lowest vertex, so the key order
 refines the value order; a face's key is always smaller than its coface's key, so
-every prefix of the order is a subcomplex (a filtration). Among the edges at a vertex
-entering at the same time, the one to the highest-ranked neighbour comes first, which
-makes each vertex's zero-persistence partner its steepest-ascent edge.
+every prefix of the order is a subcomplex (a filtration). Among the edges whose lowest
+vertex is v, the one to v's highest-ranked neighbour comes first, so a vertex that
+enters beside an older neighbour is paired (at zero persistence) with its
+steepest-ascent edge. A vertex with no older neighbour starts a component of its own
+and dies later, at the edge that merges it into an older one.
 
 This module builds everything with plain Python tuples, for reading, not for speed:
 an image of 64 x 64 pixels has 16,129 cells.

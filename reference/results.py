@@ -81,8 +81,13 @@ class PersistencePairs:
         return self.birth_value - self.death_value
 
     def diagram(self):
-        """The pairs as an ``(n, 3)`` float64 array of rows ``(dim, birth, death)``."""
+        """The pairs as an ``(n, 3)`` float64 array of rows ``(dim, birth, death)``, in pair order."""
         return np.column_stack([self.dim.astype(np.float64), self.birth_value, self.death_value])
+
+    def diagram_by_dimension(self):
+        """:meth:`diagram` with rows ordered by dimension, then by birth position."""
+        diagram = self.diagram()
+        return diagram[np.argsort(diagram[:, 0], kind="stable")]
 
     def __eq__(self, other):
         if not isinstance(other, PersistencePairs):
@@ -178,5 +183,9 @@ class MorseStructures:
         return mask
 
     def persistence_diagram(self):
-        """The diagram of positive-persistence pairs: ``(n, 3)`` rows ``(dim, birth, death)``."""
-        return self.pairs.diagram()
+        """The diagram of positive-persistence pairs: ``(n, 3)`` rows ``(dim, birth, death)``.
+
+        Rows are ordered by dimension, then by the birth cell's filtration position, as
+        :func:`dmtloss.reference.persistence_diagram` gives them.
+        """
+        return self.pairs.diagram_by_dimension()

@@ -115,8 +115,7 @@ def persistence_diagram(likelihood):
     >>> persistence_diagram([[1, 1, 1], [1, 0, 1], [1, 1, 1]]).tolist()
     [[0.0, 1.0, -inf], [1.0, 1.0, 0.0]]
     """
-    diagram = persistence_pairs(likelihood).diagram()
-    return diagram[np.argsort(diagram[:, 0], kind="stable")]
+    return persistence_pairs(likelihood).diagram_by_dimension()
 
 
 def _paint(mask, cx, cell):

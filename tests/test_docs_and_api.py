@@ -87,3 +87,10 @@ def test_reference_api():
         "persistence_diagram", "persistence_pairs"]
     sig = inspect.signature(dmtloss.reference.morse_structures)
     assert str(sig) == "(likelihood, epsilon=0.2, *, frame=False)"
+
+
+def test_spec_examples_run():
+    # docs/spec.md shows the engine's output: keep it true
+    spec = Path(__file__).resolve().parents[1] / "docs" / "spec.md"
+    result = doctest.testfile(str(spec), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 20

@@ -1,0 +1,8 @@
+"""``python -m dmtloss``: the same command line as ``dmtloss``."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
