@@ -19,6 +19,11 @@ from numba.typed import List
 
 SLOT = 27  # cells in the closed star of a vertex of a 3-D grid
 NONE = -1
+#: Integer type of per-cell and per-pixel arrays: int32 halves the memory traffic of the
+#: union-finds, whose random accesses dominate. The engine refuses images whose cell
+#: ids or positions would not fit (:data:`MAX_POSITION`).
+IDX = np.int32
+MAX_POSITION = np.iinfo(np.int32).max
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -172,7 +177,7 @@ def cell_positions(rank, n0, n1, n2):
     """
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
     n = n0 * n1 * n2
-    pos = np.empty(cs0 * cs1 * cs2, dtype=np.int64)
+    pos = np.empty(cs0 * cs1 * cs2, dtype=IDX)
     start = np.zeros(n + 1, dtype=np.int64)  # per rank: cells in the lower star
     cells = np.empty(SLOT, dtype=np.int64)
     keys = np.empty((SLOT, 8), dtype=np.int64)
@@ -184,10 +189,44 @@ def cell_positions(rank, n0, n1, n2):
         start[rank[v] + 1] = count
     for r in range(n):
         start[r + 1] += start[r]
-    ordered = np.empty(pos.size, dtype=np.int64)
+    ordered = np.empty(pos.size, dtype=IDX)
     for cell in range(pos.size):
         ordered[start[pos[cell] // SLOT] + pos[cell] % SLOT] = cell
     return pos, ordered
+
+
+@njit(cache=True, nogil=True)
+def top_index(cell, n0, n1, n2):
+    """Compact index of a top cell (in the grid of top cells), or of OUTSIDE."""
+    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
+    if cell == (2 * n0 - 1) * cs1 * cs2:
+        return max(n0 - 1, 1) * (n1 - 1) * (n2 - 1)  # OUTSIDE comes after every top cell
+    c0, c1, c2 = _coords(cell, cs1, cs2)
+    return ((c0 // 2) * (n1 - 1) + c1 // 2) * (n2 - 1) + c2 // 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cofacet_tops(cell, n0, n1, n2, cs1, cs2):
+    """Compact indices of the two cofacets of a (d-1)-cell; OUTSIDE beyond the border.
+
+    One division per call: the hot loops of the dual passes need nothing else.
+    """
+    c0, c1, c2 = _coords(cell, cs1, cs2)
+    t1, t2 = n1 - 1, n2 - 1
+    outside = max(n0 - 1, 1) * t1 * t2
+    # the cofacets differ from the cell along its one even axis (axis 0 is inactive in 2-D)
+    if n0 > 1 and not c0 & 1:
+        lo = (c0 // 2 - 1) * t1 * t2 + (c1 // 2) * t2 + c2 // 2
+        hi = lo + t1 * t2
+        return (lo if c0 > 0 else outside), (hi if c0 < 2 * n0 - 2 else outside)
+    base0 = (c0 // 2) * t1 * t2
+    if not c1 & 1:
+        lo = base0 + (c1 // 2 - 1) * t2 + c2 // 2
+        hi = lo + t2
+        return (lo if c1 > 0 else outside), (hi if c1 < 2 * n1 - 2 else outside)
+    lo = base0 + (c1 // 2) * t2 + c2 // 2 - 1
+    hi = lo + 1
+    return (lo if c2 > 0 else outside), (hi if c2 < 2 * n2 - 2 else outside)
 
 
 @njit(cache=True, nogil=True)
@@ -208,9 +247,9 @@ def primal_pairs(order, rank, n0, n1, n2):
     """
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
     n = n0 * n1 * n2
-    parent = np.arange(n)  # representative = the oldest vertex of the component
-    births = np.empty(n, dtype=np.int64)
-    deaths = np.empty(n, dtype=np.int64)
+    parent = np.arange(n, dtype=IDX)  # representative = the oldest vertex of the component
+    births = np.empty(n, dtype=IDX)
+    deaths = np.empty(n, dtype=IDX)
     npairs = 0
     negative = np.zeros(cs0 * cs1 * cs2, dtype=np.bool_)
     nb = np.empty(6, dtype=np.int64)
@@ -267,42 +306,51 @@ def primal_pairs(order, rank, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True)
-def dual_pairs(ordered, pos, n0, n1, n2, d):
+def dual_pairs(facets, pos, n0, n1, n2, d):
     """(d-1)-dimensional pairs by union-find on top cells and OUTSIDE, in reverse order.
 
     A top cell starts a dual component; a (d-1)-cell joins its two cofacets (or its
     cofacet and OUTSIDE, the oldest of all). When it merges two components, the
     younger one's root (the one born later in this reverse order) dies with it.
-    Returns (birth (d-1)-cells, death top cells) in order of processing, and a flag
-    per cell marking the (d-1)-cells that merge (the births of these pairs).
+    `facets` are the (d-1)-cells in filtration order. Returns (birth (d-1)-cells,
+    death top cells) in order of processing, and a flag per cell marking the
+    (d-1)-cells that merge (the births of these pairs).
     """
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
     total = cs0 * cs1 * cs2
-    outside = total
-    parent = np.arange(total + 1)  # only top cells and OUTSIDE are used
-    root = np.arange(total + 1)  # root (oldest top cell) of each representative
-    births = np.empty(total, dtype=np.int64)
-    deaths = np.empty(total, dtype=np.int64)
+    n_top = max(n0 - 1, 1) * (n1 - 1) * (n2 - 1)
+    parent = np.arange(n_top + 1, dtype=IDX)  # compact top cells, then OUTSIDE
+    root = np.empty(n_top + 1, dtype=IDX)  # oldest top cell (a cell id) of each set
+    root_pos = np.empty(n_top + 1, dtype=IDX)
+    root[n_top] = total
+    root_pos[n_top] = MAX_POSITION  # OUTSIDE is the oldest
+    births = np.empty(n_top, dtype=IDX)
+    deaths = np.empty(n_top, dtype=IDX)
     npairs = 0
     positive = np.zeros(total, dtype=np.bool_)
     cof = np.empty(6, dtype=np.int64)
-    for idx in range(total - 1, -1, -1):
-        cell = ordered[idx]
-        if cell_dim(cell, cs1, cs2) != d - 1:
-            continue  # top cells are their own components until joined
-        m = cell_cofacets(cell, cs0, cs1, cs2, cof)
-        a = _find(parent, cof[0])
-        b = _find(parent, cof[1]) if m == 2 else _find(parent, outside)
+    # each top cell starts a dual component; none is touched before it enters the
+    # reverse sweep (its facets come after it), so they can all be set up front
+    odd0 = 1 if n0 > 1 else 0
+    for i in range(max(n0 - 1, 1)):
+        for j in range(n1 - 1):
+            for k in range(n2 - 1):
+                cell = ((2 * i + odd0) * cs1 + 2 * j + 1) * cs2 + 2 * k + 1
+                t = (i * (n1 - 1) + j) * (n2 - 1) + k
+                root[t] = cell
+                root_pos[t] = pos[cell]
+    for idx in range(facets.size - 1, -1, -1):
+        cell = facets[idx]
+        lo, hi = _cofacet_tops(cell, n0, n1, n2, cs1, cs2)
+        a = _find(parent, lo)
+        b = _find(parent, hi)
         if a == b:
             continue
-        ra, rb = root[a], root[b]
-        # OUTSIDE is the oldest; otherwise the larger position was born first
-        if ra == outside or (rb != outside and pos[ra] > pos[rb]):
-            deaths[npairs] = rb
-            parent[b] = a
-        else:
-            deaths[npairs] = ra
-            parent[a] = b
+        # the larger position was born first in this reverse sweep: it survives
+        if root_pos[a] > root_pos[b]:
+            a, b = b, a
+        deaths[npairs] = root[a]
+        parent[a] = b
         births[npairs] = cell
         npairs += 1
         positive[cell] = True
@@ -361,8 +409,8 @@ def middle_pairs(squares, pos, n0, n1, n2):
     reduction; only the other columns are reduced and stored.
     """
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
-    owner = np.full(cs0 * cs1 * cs2, NONE, dtype=np.int64)  # pivot edge -> square
-    stored = np.full(cs0 * cs1 * cs2, NONE, dtype=np.int64)  # square -> index in columns
+    owner = np.full(cs0 * cs1 * cs2, NONE, dtype=IDX)  # pivot edge -> square
+    stored = np.full(cs0 * cs1 * cs2, NONE, dtype=IDX)  # square -> index in columns
     columns = List.empty_list(types.int64[::1])
     births = np.empty(squares.size, dtype=np.int64)
     cof = np.empty(6, dtype=np.int64)
@@ -403,9 +451,9 @@ def simplify_primal(births, deaths, n0, n1, n2, cs1, cs2):
     and v's tree hangs from the other endpoint's tree.
     """
     n = n0 * n1 * n2
-    vedge = np.full(n, NONE, dtype=np.int64)  # vertex -> edge it is matched with
-    parent = np.arange(n)
-    root = np.arange(n)
+    vedge = np.full(n, NONE, dtype=IDX)  # vertex -> edge it is matched with
+    parent = np.arange(n, dtype=IDX)
+    root = np.arange(n, dtype=IDX)
     failed = np.zeros(births.size, dtype=np.bool_)
     ends = np.empty(2, dtype=np.int64)
     verts = np.empty(8, dtype=np.int64)
@@ -447,23 +495,21 @@ def simplify_dual(births, deaths, n0, n1, n2):
     The mirror image of :func:`simplify_primal` on the dual graph: each gradient tree
     of top cells (and OUTSIDE) is a union-find set whose root is its critical top cell
     (or OUTSIDE). A pair (f, tau) is cancellable exactly when one cofacet of f lies in
-    tau's tree.
+    tau's tree. Top cells are indexed compactly (:func:`top_index`); the returned
+    ``tdown`` maps each to the facet it is matched with (or NONE).
     """
-    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
-    total = cs0 * cs1 * cs2
-    outside = total
-    tdown = np.full(total, NONE, dtype=np.int64)  # top cell -> facet matched with it
-    parent = np.arange(total + 1)
-    root = np.arange(total + 1)
+    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
+    n_top = max(n0 - 1, 1) * (n1 - 1) * (n2 - 1)
+    tdown = np.full(n_top, NONE, dtype=IDX)
+    parent = np.arange(n_top + 1, dtype=IDX)
+    root = np.arange(n_top + 1, dtype=IDX)  # compact index of each set's critical top cell
     failed = np.zeros(births.size, dtype=np.bool_)
-    cof = np.empty(6, dtype=np.int64)
     for t in range(births.size):
-        f, tau = births[t], deaths[t]
-        m = cell_cofacets(f, cs0, cs1, cs2, cof)
-        g1 = cof[0]
-        g2 = cof[1] if m == 2 else outside
+        f = births[t]
+        tau = top_index(deaths[t], n0, n1, n2)
+        g1, g2 = _cofacet_tops(f, n0, n1, n2, cs1, cs2)
         r1 = root[_find(parent, g1)]
-        r2 = root[_find(parent, g2)] if g2 != outside else outside
+        r2 = root[_find(parent, g2)]
         if (r1 == tau) == (r2 == tau):
             failed[t] = True
             continue
@@ -475,7 +521,8 @@ def simplify_dual(births, deaths, n0, n1, n2):
             tdown[y] = incoming
             if y == tau:
                 break
-            y = _other_cofacet(out, y, cs0, cs1, cs2, outside, cof)
+            lo, hi = _cofacet_tops(out, n0, n1, n2, cs1, cs2)
+            y = hi if lo == y else lo
             incoming = out
         parent[_find(parent, tau)] = _find(parent, other)  # the other tree keeps its root
     return tdown, failed
@@ -546,10 +593,10 @@ def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
     """
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
     total = cs0 * cs1 * cs2
-    eup = np.full(total, NONE, dtype=np.int64)  # edge -> square it is matched with
-    sdown = np.full(total, NONE, dtype=np.int64)  # square -> edge matched with it
-    stamp = np.full(total, -1, dtype=np.int64)
-    count = np.zeros(total, dtype=np.int64)
+    eup = np.full(total, NONE, dtype=IDX)  # edge -> square it is matched with
+    sdown = np.full(total, NONE, dtype=IDX)  # square -> edge matched with it
+    stamp = np.full(total, -1, dtype=IDX)
+    count = np.zeros(total, dtype=IDX)
     stack = np.empty(1024, dtype=np.int64)
     path_alpha = np.empty(1024, dtype=np.int64)
     path_beta = np.empty(1024, dtype=np.int64)

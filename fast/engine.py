@@ -47,6 +47,21 @@ from . import _kernels as K
 __all__ = ["morse_structures", "morse_structures_batch", "persistence_diagram", "persistence_pairs"]
 
 
+def _stable_descending_order(flat):
+    """Pixels by value descending, ties by index ascending (a stable sort, done faster).
+
+    An unstable quicksort, then only the runs of equal values are put in index order.
+    """
+    order = np.argsort(-flat, kind="quicksort")
+    ranked = flat[order]
+    tied = np.flatnonzero(ranked[1:] == ranked[:-1])
+    if tied.size:
+        members = np.unique(np.concatenate([tied, tied + 1]))
+        run = np.cumsum(np.r_[True, np.diff(members) > 1] | np.r_[True, ranked[members[1:]] != ranked[members[:-1]]])
+        order[members] = order[members][np.lexsort((order[members], run))]
+    return order
+
+
 class _Complex:
     """Ranks, positions and persistence pairs of one image (internal)."""
 
@@ -56,10 +71,13 @@ class _Complex:
         self.shape3 = (1,) * (3 - values.ndim) + values.shape
         n0, n1, n2 = self.shape3
         self.cs = (2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1)
+        if values.size * K.SLOT > K.MAX_POSITION:
+            raise ValueError(f"`likelihood` is too large for the fast engine: {values.size} pixels; "
+                             f"at most {K.MAX_POSITION // K.SLOT} (use tiles)")
         flat = values.ravel()
-        self.order = np.argsort(-flat, kind="stable")
-        self.rank = np.empty(flat.size, dtype=np.int64)
-        self.rank[self.order] = np.arange(flat.size)
+        self.order = _stable_descending_order(flat)
+        self.rank = np.empty(flat.size, dtype=K.IDX)
+        self.rank[self.order] = np.arange(flat.size, dtype=K.IDX)
         self.pos, self.ordered = K.cell_positions(self.rank, n0, n1, n2)
         self.value_by_rank = flat[self.order]
         self._pairs()
@@ -76,10 +94,12 @@ class _Complex:
         n0, n1, n2 = self.shape3
         d = self.ndim
         self.v_birth, self.e_death, negative = K.primal_pairs(self.order, self.rank, n0, n1, n2)
-        self.f_birth, self.t_death, positive = K.dual_pairs(self.ordered, self.pos, n0, n1, n2, d)
+        parity = np.meshgrid(*[np.arange(c, dtype=np.int8) & 1 for c in self.cs], indexing="ij", sparse=True)
+        self.cell_dim = (parity[0] + parity[1] + parity[2]).ravel()
+        facets = self.ordered[self.cell_dim[self.ordered] == d - 1]
+        self.f_birth, self.t_death, positive = K.dual_pairs(facets, self.pos, n0, n1, n2, d)
         if d == 3:
-            c0, c1, c2 = np.meshgrid(*[np.arange(c) & 1 for c in self.cs], indexing="ij", sparse=True)
-            squares = np.flatnonzero(((c0 + c1 + c2) == 2) & ~positive.reshape(self.cs))
+            squares = np.flatnonzero((self.cell_dim == 2) & ~positive)
             squares = squares[np.argsort(self.pos[squares], kind="stable")]
             self.m_birth = K.middle_pairs(squares, self.pos, n0, n1, n2)
             self.m_death = squares
@@ -148,87 +168,83 @@ def _paint_ridges(edges, strength, vedge, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True)
-def _top_index(cell, cs1, cs2, t1, t2):
-    c0, c1, c2 = K._coords(cell, cs1, cs2)
-    return ((c0 // 2) * t1 + c1 // 2) * t2 + c2 // 2
-
-
-@njit(cache=True, nogil=True)
 def _basins(tdown, roots, n0, n1, n2):
-    """Label each top cell with the basin it flows to (0 = OUTSIDE)."""
-    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
-    outside = cs0 * cs1 * cs2
-    t0, t1, t2 = max(n0 - 1, 1), n1 - 1, n2 - 1
-    label = np.full(t0 * t1 * t2, -1, dtype=np.int64)
+    """Label each top cell (compact index) with the basin it flows to (0 = OUTSIDE)."""
+    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
+    n_top = tdown.size
+    label = np.full(n_top + 1, -1, dtype=np.int64)
+    label[n_top] = 0  # OUTSIDE
     for r in range(roots.size):
-        label[_top_index(roots[r], cs1, cs2, t1, t2)] = r + 1
-    trail = np.empty(label.size, dtype=np.int64)
-    cof = np.empty(6, dtype=np.int64)
-    odd0 = 1 if n0 > 1 else 0
-    for ti in range(label.size):
-        if label[ti] >= 0:
-            continue
-        i, rest = ti // (t1 * t2), ti % (t1 * t2)
-        cell = ((2 * i + odd0) * cs1 + 2 * (rest // t2) + 1) * cs2 + 2 * (rest % t2) + 1
+        label[roots[r]] = r + 1
+    trail = np.empty(n_top, dtype=np.int64)
+    for start in range(n_top):
+        t = start
         length = 0
-        found = 0
-        while True:
-            idx = _top_index(cell, cs1, cs2, t1, t2)
-            if label[idx] >= 0:
-                found = label[idx]
-                break
-            trail[length] = idx
+        while label[t] < 0:  # flow until a labelled cell, then label the whole trail
+            trail[length] = t
             length += 1
-            cell = K._other_cofacet(tdown[cell], cell, cs0, cs1, cs2, outside, cof)
-            if cell == outside:
-                found = 0
-                break
+            lo, hi = K._cofacet_tops(tdown[t], n0, n1, n2, cs1, cs2)
+            t = hi if lo == t else lo
         for q in range(length):
-            label[trail[q]] = found
-    return label
+            label[trail[q]] = label[t]
+    return label[:n_top]
 
 
 @njit(cache=True, nogil=True)
-def _paint_boundaries(label, root_strength, d, frame, n0, n1, n2):
-    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
-    t1, t2 = n1 - 1, n2 - 1
+def _paint_boundaries(facets, label, root_strength, frame, n0, n1, n2):
+    """Paint the vertices of the (d-1)-cells between two different basins."""
+    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
     n = n0 * n1 * n2
+    n_top = label.size
     boundaries = np.zeros(n, dtype=np.bool_)
     saliency = np.zeros(n, dtype=np.float64)
-    cof = np.empty(6, dtype=np.int64)
     verts = np.empty(8, dtype=np.int64)
-    sides = np.zeros(2, dtype=np.int64)
-    for cell in range(cs0 * cs1 * cs2):
-        if K.cell_dim(cell, cs1, cs2) != d - 1:
+    for q in range(facets.size):
+        cell = facets[q]
+        lo, hi = K._cofacet_tops(cell, n0, n1, n2, cs1, cs2)
+        border = lo == n_top or hi == n_top
+        a = 0 if lo == n_top else label[lo]
+        b = 0 if hi == n_top else label[hi]
+        if a == b or (border and not frame):
             continue
-        m = K.cell_cofacets(cell, cs0, cs1, cs2, cof)
-        sides[1] = 0  # OUTSIDE, for border cells
-        for q in range(m):
-            sides[q] = label[_top_index(cof[q], cs1, cs2, t1, t2)]
-        if sides[0] == sides[1] or (m == 1 and not frame):
-            continue
-        strength = min(root_strength[sides[0]], root_strength[sides[1]])
+        strength = min(root_strength[a], root_strength[b])
         nv = K.cell_vertices(cell, cs1, cs2, n1, n2, verts)
-        for q in range(nv):
-            v = verts[q]
+        for k in range(nv):
+            v = verts[k]
             boundaries[v] = True
             saliency[v] = max(saliency[v], strength)
     return boundaries, saliency
 
 
-def _order(cx, select, tie):
-    idx = np.flatnonzero(select)
-    return idx[np.lexsort((tie[idx], cx.persistence[idx]))]
+def _top_cells(cx, compact):
+    """Cell ids of top cells given by compact index (see ``_kernels.top_index``)."""
+    n0, n1, n2 = cx.shape3
+    i, j, k = np.unravel_index(compact, (max(n0 - 1, 1), n1 - 1, n2 - 1))
+    i = 2 * i + (1 if n0 > 1 else 0)
+    return (i * cx.cs[1] + 2 * j + 1) * cx.cs[2] + 2 * k + 1
+
+
+def _order(cx, dim, epsilon, tie):
+    """Indices of the pairs of `dim` to cancel, in the contract's order.
+
+    Each union-find emits its pairs already in the tie order of its dimension, so the
+    zero-persistence pairs (most of them) keep that order and only the pairs with
+    0 < persistence <= epsilon are sorted.
+    """
+    of_dim = cx.dim == dim
+    zero = np.flatnonzero(of_dim & (cx.persistence == 0))
+    small = np.flatnonzero(of_dim & (cx.persistence > 0) & (cx.persistence <= epsilon))
+    small = small[np.lexsort((tie(small), cx.persistence[small]))]
+    return np.concatenate([zero, small])
 
 
 def _structures(values, epsilon, frame):
     cx = _Complex(values)
     n0, n1, n2 = cx.shape3
     d = cx.ndim
-    cancel = cx.persistence <= epsilon
     uncancelled = []
     # dimension 0: vertex-edge pairs, ties by death position ascending
-    sel = _order(cx, cancel & (cx.dim == 0), cx.pos[cx.death])
+    sel = _order(cx, 0, epsilon, lambda i: cx.pos[cx.death[i]])
     # dimension-0 pairs come first in cx's arrays, so `sel` also indexes cx.v_birth
     vedge, failed = K.simplify_primal(cx.v_birth[sel], cx.death[sel], n0, n1, n2, cx.cs[1], cx.cs[2])
     uncancelled.append(sel[failed])
@@ -237,7 +253,7 @@ def _structures(values, epsilon, frame):
     matched[cx.vertex_cell(np.flatnonzero(has))] = True
     matched[vedge[has]] = True
     if d == 3:  # edge-square pairs, ties by death position ascending
-        sel = _order(cx, cancel & (cx.dim == 1), cx.pos[cx.death])
+        sel = _order(cx, 1, epsilon, lambda i: cx.pos[cx.death[i]])
         cell_value = cx.value_by_rank[cx.pos // K.SLOT]
         eup, _, failed = K.simplify_middle(cx.birth[sel], cx.death[sel], cx.persistence[sel], cell_value, n0, n1, n2)
         uncancelled.append(sel[failed])
@@ -245,11 +261,11 @@ def _structures(values, epsilon, frame):
         matched[has] = True
         matched[eup[has]] = True
     # dimension d-1: ties by birth position descending
-    sel = _order(cx, cancel & (cx.dim == d - 1), -cx.pos[cx.birth])
+    sel = _order(cx, d - 1, epsilon, lambda i: -cx.pos[cx.birth[i]])
     tdown, failed = K.simplify_dual(cx.birth[sel], cx.death[sel], n0, n1, n2)
     uncancelled.append(sel[failed])
-    has = tdown != K.NONE
-    matched[has] = True
+    has = np.flatnonzero(tdown != K.NONE)
+    matched[_top_cells(cx, has)] = True
     matched[tdown[has]] = True
 
     critical = np.flatnonzero(~matched)
@@ -266,12 +282,13 @@ def _structures(values, epsilon, frame):
     for c in np.unravel_index(critical, cx.cs):
         dims += c & 1
     roots = critical[dims == d]
-    label = _basins(tdown, roots, n0, n1, n2)
+    label = _basins(tdown, np.array([K.top_index(r, n0, n1, n2) for r in roots], dtype=np.int64), n0, n1, n2)
     death_persistence = np.zeros(len(cx.pos))
     top = cx.dim == d - 1
     death_persistence[cx.death[top]] = cx.persistence[top]
     root_strength = np.concatenate([[np.inf], death_persistence[roots]])
-    boundaries, boundary_saliency = _paint_boundaries(label, root_strength, d, bool(frame), n0, n1, n2)
+    facets = np.flatnonzero(cx.cell_dim == d - 1)
+    boundaries, boundary_saliency = _paint_boundaries(facets, label, root_strength, bool(frame), n0, n1, n2)
 
     fail = np.concatenate(uncancelled)
     return MorseStructures(
