@@ -205,6 +205,15 @@ def top_index(cell, n0, n1, n2):
     return ((c0 // 2) * (n1 - 1) + c1 // 2) * (n2 - 1) + c2 // 2
 
 
+@njit(cache=True, nogil=True)
+def _top_cell(t, n0, n1, n2):
+    """The cell id of the top cell with compact index t."""
+    t1, t2 = n1 - 1, n2 - 1
+    i, rest = t // (t1 * t2), t % (t1 * t2)
+    odd0 = 1 if n0 > 1 else 0
+    return ((2 * i + odd0) * (2 * n1 - 1) + 2 * (rest // t2) + 1) * (2 * n2 - 1) + 2 * (rest % t2) + 1
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _cofacet_tops(cell, n0, n1, n2, cs1, cs2):
     """Compact indices of the two cofacets of a (d-1)-cell; OUTSIDE beyond the border.
@@ -238,18 +247,53 @@ def _find(parent, x):
 
 
 @njit(cache=True, nogil=True)
-def primal_pairs(order, rank, n0, n1, n2):
+def _cancel_primal(y, p, q, vnext, gparent, groot):
+    """Cancel the pair (vertex y, edge pq) if exactly one V-path joins them.
+
+    The gradient trees (vertices joined by matched edges) are union-find sets whose
+    stored root is their critical vertex, so the V-paths from the edge are the paths
+    from p and from q to their roots: exactly one reaches y when exactly one of p, q
+    lies in y's tree. Then the path from that endpoint to y is reversed
+    (``vnext[x]`` is the vertex x's matched edge leads to) and y's tree hangs from
+    the other endpoint's tree, which keeps its root. Returns whether it cancelled.
+    """
+    rp = groot[_find(gparent, p)]
+    rq = groot[_find(gparent, q)]
+    if (rp == y) == (rq == y):
+        return False
+    a, b = (p, q) if rp == y else (q, p)
+    x, prev = a, b
+    while True:  # every vertex on the path takes the edge it was reached by
+        nxt = vnext[x]
+        vnext[x] = prev
+        if x == y:
+            break
+        prev = x
+        x = nxt
+    gparent[_find(gparent, y)] = _find(gparent, b)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
     """0-dimensional pairs by union-find with the elder rule, in filtration order.
 
-    Returns the arrays (birth vertex pixel, death edge cell) of every pair, zero
-    persistence included, in order of death, and a flag per cell marking the edges
-    that merge components (negative edges).
+    The pairs come out in order of death, which is the cancellation order of the
+    zero-persistence ones, so those are cancelled on the spot (:func:`_cancel_primal`).
+    Returns the birth vertex (pixel) and death edge (cell) of every pair, a flag per
+    cell marking the edges that merge components (negative edges), a flag per pair
+    marking zero-persistence pairs that could not be cancelled, and the gradient state
+    after them: ``vnext`` and the gradient trees' union-find (``gparent``, ``groot``).
     """
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
     n = n0 * n1 * n2
     parent = np.arange(n, dtype=IDX)  # representative = the oldest vertex of the component
+    gparent = np.arange(n, dtype=IDX)
+    groot = np.arange(n, dtype=IDX)
+    vnext = np.full(n, NONE, dtype=IDX)
     births = np.empty(n, dtype=IDX)
     deaths = np.empty(n, dtype=IDX)
+    failed = np.zeros(n, dtype=np.bool_)
     npairs = 0
     negative = np.zeros(cs0 * cs1 * cs2, dtype=np.bool_)
     nb = np.empty(6, dtype=np.int64)
@@ -262,83 +306,146 @@ def primal_pairs(order, rank, n0, n1, n2):
         r = rank[v]
         m = 0
         # the edges whose lowest vertex is v join it to older neighbours, by neighbour rank
-        for axis in range(3):
-            for step in (-1, 1):
-                ii, jj, kk = i, j, k
-                if axis == 0:
-                    ii += step
-                elif axis == 1:
-                    jj += step
-                else:
-                    kk += step
-                if ii < 0 or ii >= n0 or jj < 0 or jj >= n1 or kk < 0 or kk >= n2:
-                    continue
-                u = (ii * n1 + jj) * n2 + kk
-                if rank[u] < r:
-                    nb[m] = u
-                    nbrank[m] = rank[u]
-                    m += 1
+        if i > 0 and rank[v - n1 * n2] < r:
+            nb[m] = v - n1 * n2
+            m += 1
+        if i < n0 - 1 and rank[v + n1 * n2] < r:
+            nb[m] = v + n1 * n2
+            m += 1
+        if j > 0 and rank[v - n2] < r:
+            nb[m] = v - n2
+            m += 1
+        if j < n1 - 1 and rank[v + n2] < r:
+            nb[m] = v + n2
+            m += 1
+        if k > 0 and rank[v - 1] < r:
+            nb[m] = v - 1
+            m += 1
+        if k < n2 - 1 and rank[v + 1] < r:
+            nb[m] = v + 1
+            m += 1
+        for t in range(m):
+            nbrank[t] = rank[nb[t]]
         for t in range(1, m):
-            s = t
-            while s > 0 and nbrank[s] < nbrank[s - 1]:
-                nbrank[s], nbrank[s - 1] = nbrank[s - 1], nbrank[s]
-                nb[s], nb[s - 1] = nb[s - 1], nb[s]
-                s -= 1
+            q = t
+            while q > 0 and nbrank[q] < nbrank[q - 1]:
+                nbrank[q], nbrank[q - 1] = nbrank[q - 1], nbrank[q]
+                nb[q], nb[q - 1] = nb[q - 1], nb[q]
+                q -= 1
         vc = ((2 * i) * cs1 + 2 * j) * cs2 + 2 * k
         for t in range(m):
             u = nb[t]
-            uc = ((2 * (u // (n1 * n2))) * cs1 + 2 * ((u // n2) % n1)) * cs2 + 2 * (u % n2)
-            edge = (vc + uc) // 2
             ru = _find(parent, u)
-            rv = _find(parent, v)
+            rv = v if t == 0 else _find(parent, v)
             if ru == rv:
                 continue
+            if t == 0:
+                # v's first edge: v is alone and the youngest, so it dies here at zero
+                # persistence; its gradient tree is {v}, so exactly one V-path joins them
+                parent[v] = ru
+                d = u - v
+                step = cs1 * cs2 if d == n1 * n2 or d == -n1 * n2 else (cs2 if d == n2 or d == -n2 else 1)
+                edge = vc + (step if d > 0 else -step)
+                births[npairs] = v
+                deaths[npairs] = edge
+                negative[edge] = True
+                vnext[v] = u
+                gparent[v] = u
+                npairs += 1
+                continue
             if rank[ru] < rank[rv]:
-                births[npairs] = rv
+                young = rv
                 parent[rv] = ru
             else:
-                births[npairs] = ru
+                young = ru
                 parent[ru] = rv
+            # the edge's cell id: the mean of its two vertices' cell ids
+            d = u - v
+            step = cs1 * cs2 if d == n1 * n2 or d == -n1 * n2 else (cs2 if d == n2 or d == -n2 else 1)
+            edge = vc + (step if d > 0 else -step)
+            births[npairs] = young
             deaths[npairs] = edge
-            npairs += 1
             negative[edge] = True
-    return births[:npairs], deaths[:npairs], negative
+            if value_by_rank[rank[young]] == value_by_rank[r]:  # zero persistence
+                failed[npairs] = not _cancel_primal(young, v, u, vnext, gparent, groot)
+            npairs += 1
+    return births[:npairs], deaths[:npairs], negative, failed[:npairs], vnext, gparent, groot
 
 
 @njit(cache=True, nogil=True)
-def dual_pairs(facets, pos, n0, n1, n2, d):
+def _cancel_dual(f, tau, lo, hi, tdown, tnext, gparent, groot):
+    """Cancel the pair ((d-1)-cell f, top cell tau) if exactly one V-path joins them.
+
+    The mirror image of :func:`_cancel_primal` on the dual graph: top cells (compact
+    indices) and OUTSIDE, gradient trees rooted at critical top cells or OUTSIDE.
+    ``lo`` and ``hi`` are the two sides of f; ``tdown[t]`` is the facet top cell t is
+    matched with and ``tnext[t]`` the top cell on its other side.
+    """
+    r1 = groot[_find(gparent, lo)]
+    r2 = groot[_find(gparent, hi)]
+    if (r1 == tau) == (r2 == tau):
+        return False
+    g, other = (lo, hi) if r1 == tau else (hi, lo)
+    y, prev, incoming = g, other, f
+    while True:  # every top cell on the path takes the facet it was reached by
+        nxt = tnext[y]
+        out = tdown[y]
+        tdown[y] = incoming
+        tnext[y] = prev
+        if y == tau:
+            break
+        prev = y
+        y = nxt
+        incoming = out
+    gparent[_find(gparent, tau)] = _find(gparent, other)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
     """(d-1)-dimensional pairs by union-find on top cells and OUTSIDE, in reverse order.
 
     A top cell starts a dual component; a (d-1)-cell joins its two cofacets (or its
     cofacet and OUTSIDE, the oldest of all). When it merges two components, the
     younger one's root (the one born later in this reverse order) dies with it.
-    `facets` are the (d-1)-cells in filtration order. Returns (birth (d-1)-cells,
-    death top cells) in order of processing, and a flag per cell marking the
-    (d-1)-cells that merge (the births of these pairs).
+    `facets` are the (d-1)-cells in filtration order, so the pairs come out in order
+    of birth position descending -- the cancellation order of the zero-persistence
+    ones, which are cancelled on the spot (:func:`_cancel_dual`).
+
+    Returns the birth (d-1)-cells and death top cells (cell ids) of the pairs, a flag
+    per cell marking the (d-1)-cells that merge (births), a flag per pair marking the
+    zero-persistence pairs that could not be cancelled, and the gradient state:
+    ``tdown``, ``tnext``, ``gparent``, ``groot`` (compact top indices, OUTSIDE last).
     """
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
     total = cs0 * cs1 * cs2
-    n_top = max(n0 - 1, 1) * (n1 - 1) * (n2 - 1)
+    t1, t2 = n1 - 1, n2 - 1
+    n_top = max(n0 - 1, 1) * t1 * t2
     parent = np.arange(n_top + 1, dtype=IDX)  # compact top cells, then OUTSIDE
-    root = np.empty(n_top + 1, dtype=IDX)  # oldest top cell (a cell id) of each set
+    root = np.empty(n_top + 1, dtype=IDX)  # oldest top cell (compact) of each set
     root_pos = np.empty(n_top + 1, dtype=IDX)
-    root[n_top] = total
+    root[n_top] = n_top
     root_pos[n_top] = MAX_POSITION  # OUTSIDE is the oldest
+    tdown = np.full(n_top, NONE, dtype=IDX)
+    tnext = np.full(n_top, NONE, dtype=IDX)
+    gparent = np.arange(n_top + 1, dtype=IDX)
+    groot = np.arange(n_top + 1, dtype=IDX)
     births = np.empty(n_top, dtype=IDX)
     deaths = np.empty(n_top, dtype=IDX)
+    failed = np.zeros(n_top, dtype=np.bool_)
+    grown = np.zeros(n_top + 1, dtype=np.bool_)  # a representative's set has >= 2 members
+    grown[n_top] = True  # OUTSIDE is never alone: it is not a cell
     npairs = 0
     positive = np.zeros(total, dtype=np.bool_)
-    cof = np.empty(6, dtype=np.int64)
     # each top cell starts a dual component; none is touched before it enters the
     # reverse sweep (its facets come after it), so they can all be set up front
     odd0 = 1 if n0 > 1 else 0
     for i in range(max(n0 - 1, 1)):
-        for j in range(n1 - 1):
-            for k in range(n2 - 1):
-                cell = ((2 * i + odd0) * cs1 + 2 * j + 1) * cs2 + 2 * k + 1
-                t = (i * (n1 - 1) + j) * (n2 - 1) + k
-                root[t] = cell
-                root_pos[t] = pos[cell]
+        for j in range(t1):
+            for k in range(t2):
+                t = (i * t1 + j) * t2 + k
+                root[t] = t
+                root_pos[t] = pos[((2 * i + odd0) * cs1 + 2 * j + 1) * cs2 + 2 * k + 1]
     for idx in range(facets.size - 1, -1, -1):
         cell = facets[idx]
         lo, hi = _cofacet_tops(cell, n0, n1, n2, cs1, cs2)
@@ -349,12 +456,25 @@ def dual_pairs(facets, pos, n0, n1, n2, d):
         # the larger position was born first in this reverse sweep: it survives
         if root_pos[a] > root_pos[b]:
             a, b = b, a
-        deaths[npairs] = root[a]
+        tau = root[a]
         parent[a] = b
         births[npairs] = cell
-        npairs += 1
+        deaths[npairs] = _top_cell(tau, n0, n1, n2)
         positive[cell] = True
-    return births[:npairs], deaths[:npairs], positive
+        if value_by_rank[pos[cell] // SLOT] == value_by_rank[root_pos[a] // SLOT]:  # zero persistence
+            if not grown[a]:
+                # tau is alone in its component, so its gradient tree is {tau}: exactly
+                # one V-path, the facet itself
+                other = hi if lo == tau else lo
+                tdown[tau] = cell
+                tnext[tau] = other
+                gparent[tau] = other
+            else:
+                failed[npairs] = not _cancel_dual(cell, tau, lo, hi, tdown, tnext, gparent, groot)
+        grown[b] = True
+        npairs += 1
+    return (births[:npairs], deaths[:npairs], positive, failed[:npairs],
+            tdown, tnext, gparent, groot)
 
 
 @njit(cache=True, nogil=True)
@@ -442,90 +562,32 @@ def middle_pairs(squares, pos, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True)
-def simplify_primal(births, deaths, n0, n1, n2, cs1, cs2):
-    """Cancel vertex-edge pairs in the given order; return the matching and failures.
+def simplify_primal(births, deaths, vnext, gparent, groot, n1, n2, cs1, cs2):
+    """Cancel the given vertex-edge pairs in order, from the state `primal_pairs` left.
 
-    Each gradient tree (vertices joined by matched edges) is a union-find set whose
-    stored root is its critical vertex. A pair (v, e) is cancellable exactly when one
-    endpoint of e lies in v's tree; then the path from that endpoint to v is reversed
-    and v's tree hangs from the other endpoint's tree.
+    Modifies ``vnext``, ``gparent`` and ``groot`` in place; returns the failures.
     """
-    n = n0 * n1 * n2
-    vedge = np.full(n, NONE, dtype=IDX)  # vertex -> edge it is matched with
-    parent = np.arange(n, dtype=IDX)
-    root = np.arange(n, dtype=IDX)
     failed = np.zeros(births.size, dtype=np.bool_)
     ends = np.empty(2, dtype=np.int64)
-    verts = np.empty(8, dtype=np.int64)
     for t in range(births.size):
-        v, e = births[t], deaths[t]
-        cell_vertices(e, cs1, cs2, n1, n2, ends)
-        ra = root[_find(parent, ends[0])]
-        rb = root[_find(parent, ends[1])]
-        if (ra == v) == (rb == v):
-            failed[t] = True
-            continue
-        a, b = (ends[0], ends[1]) if ra == v else (ends[1], ends[0])
-        # reverse the path a -> ... -> v: every vertex takes the edge it was reached by
-        x, incoming = a, e
-        while True:
-            out = vedge[x]
-            vedge[x] = incoming
-            if x == v:
-                break
-            cell_vertices(out, cs1, cs2, n1, n2, verts)
-            x = verts[1] if verts[0] == x else verts[0]
-            incoming = out
-        parent[_find(parent, v)] = _find(parent, b)  # b's tree keeps its root
-    return vedge, failed
+        cell_vertices(deaths[t], cs1, cs2, n1, n2, ends)
+        failed[t] = not _cancel_primal(births[t], ends[0], ends[1], vnext, gparent, groot)
+    return failed
 
 
 @njit(cache=True, nogil=True)
-def _other_cofacet(facet, top, cs0, cs1, cs2, outside, cof):
-    m = cell_cofacets(facet, cs0, cs1, cs2, cof)
-    if m == 1:
-        return outside
-    return cof[1] if cof[0] == top else cof[0]
+def simplify_dual(births, deaths, tdown, tnext, gparent, groot, n0, n1, n2):
+    """Cancel the given (d-1, d) pairs in order, from the state `dual_pairs` left.
 
-
-@njit(cache=True, nogil=True)
-def simplify_dual(births, deaths, n0, n1, n2):
-    """Cancel (d-1, d) pairs in the given order; return the matching and failures.
-
-    The mirror image of :func:`simplify_primal` on the dual graph: each gradient tree
-    of top cells (and OUTSIDE) is a union-find set whose root is its critical top cell
-    (or OUTSIDE). A pair (f, tau) is cancellable exactly when one cofacet of f lies in
-    tau's tree. Top cells are indexed compactly (:func:`top_index`); the returned
-    ``tdown`` maps each to the facet it is matched with (or NONE).
+    Modifies the state in place; returns the failures.
     """
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
-    n_top = max(n0 - 1, 1) * (n1 - 1) * (n2 - 1)
-    tdown = np.full(n_top, NONE, dtype=IDX)
-    parent = np.arange(n_top + 1, dtype=IDX)
-    root = np.arange(n_top + 1, dtype=IDX)  # compact index of each set's critical top cell
     failed = np.zeros(births.size, dtype=np.bool_)
     for t in range(births.size):
-        f = births[t]
+        lo, hi = _cofacet_tops(births[t], n0, n1, n2, cs1, cs2)
         tau = top_index(deaths[t], n0, n1, n2)
-        g1, g2 = _cofacet_tops(f, n0, n1, n2, cs1, cs2)
-        r1 = root[_find(parent, g1)]
-        r2 = root[_find(parent, g2)]
-        if (r1 == tau) == (r2 == tau):
-            failed[t] = True
-            continue
-        g, other = (g1, g2) if r1 == tau else (g2, g1)
-        # reverse the path g -> ... -> tau: every top cell takes the facet it was reached by
-        y, incoming = g, f
-        while True:
-            out = tdown[y]
-            tdown[y] = incoming
-            if y == tau:
-                break
-            lo, hi = _cofacet_tops(out, n0, n1, n2, cs1, cs2)
-            y = hi if lo == y else lo
-            incoming = out
-        parent[_find(parent, tau)] = _find(parent, other)  # the other tree keeps its root
-    return tdown, failed
+        failed[t] = not _cancel_dual(births[t], tau, lo, hi, tdown, tnext, gparent, groot)
+    return failed
 
 
 @njit(cache=True, nogil=True)

@@ -93,11 +93,14 @@ class _Complex:
     def _pairs(self):
         n0, n1, n2 = self.shape3
         d = self.ndim
-        self.v_birth, self.e_death, negative = K.primal_pairs(self.order, self.rank, n0, n1, n2)
+        # each pass also cancels its zero-persistence pairs and keeps the gradient state
+        (self.v_birth, self.e_death, negative, self.primal_failed,
+         *self.primal_state) = K.primal_pairs(self.order, self.rank, self.value_by_rank, n0, n1, n2)
         parity = np.meshgrid(*[np.arange(c, dtype=np.int8) & 1 for c in self.cs], indexing="ij", sparse=True)
         self.cell_dim = (parity[0] + parity[1] + parity[2]).ravel()
         facets = self.ordered[self.cell_dim[self.ordered] == d - 1]
-        self.f_birth, self.t_death, positive = K.dual_pairs(facets, self.pos, n0, n1, n2, d)
+        (self.f_birth, self.t_death, positive, self.dual_failed,
+         *self.dual_state) = K.dual_pairs(facets, self.pos, self.value_by_rank, n0, n1, n2)
         if d == 3:
             squares = np.flatnonzero((self.cell_dim == 2) & ~positive)
             squares = squares[np.argsort(self.pos[squares], kind="stable")]
@@ -140,7 +143,7 @@ class _Complex:
 
 
 @njit(cache=True, nogil=True)
-def _paint_ridges(edges, strength, vedge, n0, n1, n2):
+def _paint_ridges(edges, strength, vnext, n0, n1, n2):
     """Paint the ridges of `edges` (sorted by strength, descending)."""
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
     n = n0 * n1 * n2
@@ -148,7 +151,6 @@ def _paint_ridges(edges, strength, vedge, n0, n1, n2):
     saliency = np.zeros(n, dtype=np.float64)
     walked = np.zeros(n, dtype=np.bool_)
     ends = np.empty(2, dtype=np.int64)
-    verts = np.empty(8, dtype=np.int64)
     for t in range(edges.size):
         K.cell_vertices(edges[t], cs1, cs2, n1, n2, ends)
         for q in range(2):
@@ -160,18 +162,20 @@ def _paint_ridges(edges, strength, vedge, n0, n1, n2):
                 if walked[x]:
                     break  # the rest of this V-path is painted already, at least as strong
                 walked[x] = True
-                if vedge[x] == K.NONE:
+                if vnext[x] == K.NONE:
                     break
-                K.cell_vertices(vedge[x], cs1, cs2, n1, n2, verts)
-                x = verts[1] if verts[0] == x else verts[0]
+                x = vnext[x]
     return ridges, saliency
 
 
 @njit(cache=True, nogil=True)
-def _basins(tdown, roots, n0, n1, n2):
-    """Label each top cell (compact index) with the basin it flows to (0 = OUTSIDE)."""
-    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
-    n_top = tdown.size
+def _basins(tnext, roots, n0, n1, n2):
+    """Label each top cell (compact index) with the basin it flows to (0 = OUTSIDE).
+
+    ``tnext[t]`` is the top cell (or OUTSIDE, index ``tnext.size``) that t flows to
+    through the facet it is matched with; ``roots`` are the critical top cells.
+    """
+    n_top = tnext.size
     label = np.full(n_top + 1, -1, dtype=np.int64)
     label[n_top] = 0  # OUTSIDE
     for r in range(roots.size):
@@ -183,8 +187,7 @@ def _basins(tdown, roots, n0, n1, n2):
         while label[t] < 0:  # flow until a labelled cell, then label the whole trail
             trail[length] = t
             length += 1
-            lo, hi = K._cofacet_tops(tdown[t], n0, n1, n2, cs1, cs2)
-            t = hi if lo == t else lo
+            t = tnext[t]
         for q in range(length):
             label[trail[q]] = label[t]
     return label[:n_top]
@@ -216,6 +219,13 @@ def _paint_boundaries(facets, label, root_strength, frame, n0, n1, n2):
     return boundaries, saliency
 
 
+def _top_indices(cx, cells):
+    """Compact indices of top cells given by cell id (see ``_kernels.top_index``)."""
+    n0, n1, n2 = cx.shape3
+    c0, c1, c2 = np.unravel_index(cells, cx.cs)
+    return ((c0 // 2) * (n1 - 1) + c1 // 2) * (n2 - 1) + c2 // 2
+
+
 def _top_cells(cx, compact):
     """Cell ids of top cells given by compact index (see ``_kernels.top_index``)."""
     n0, n1, n2 = cx.shape3
@@ -224,45 +234,55 @@ def _top_cells(cx, compact):
     return (i * cx.cs[1] + 2 * j + 1) * cx.cs[2] + 2 * k + 1
 
 
-def _order(cx, dim, epsilon, tie):
+def _order(cx, dim, epsilon, tie, zero=False):
     """Indices of the pairs of `dim` to cancel, in the contract's order.
 
-    Each union-find emits its pairs already in the tie order of its dimension, so the
-    zero-persistence pairs (most of them) keep that order and only the pairs with
-    0 < persistence <= epsilon are sorted.
+    The union-finds emit their pairs in the tie order of their dimension and cancel
+    the zero-persistence ones on the spot, so only the pairs with
+    0 < persistence <= epsilon are left, sorted by (persistence, tie). With `zero`
+    (the 3-D middle dimension, cancelled separately), the zero-persistence pairs come
+    first, in the order they were emitted.
     """
     of_dim = cx.dim == dim
-    zero = np.flatnonzero(of_dim & (cx.persistence == 0))
     small = np.flatnonzero(of_dim & (cx.persistence > 0) & (cx.persistence <= epsilon))
     small = small[np.lexsort((tie(small), cx.persistence[small]))]
-    return np.concatenate([zero, small])
+    if not zero:
+        return small
+    return np.concatenate([np.flatnonzero(of_dim & (cx.persistence == 0)), small])
 
 
 def _structures(values, epsilon, frame):
     cx = _Complex(values)
     n0, n1, n2 = cx.shape3
     d = cx.ndim
+    n_dual = len(cx.t_death)
+    first_dual = len(cx.dim) - n_dual  # pairs are stored by dimension: 0, (1,) d-1
     uncancelled = []
-    # dimension 0: vertex-edge pairs, ties by death position ascending
+    # dimension 0: zero persistence was cancelled by the union-find; then the rest,
+    # by persistence, ties by death position ascending
+    uncancelled.append(np.flatnonzero(cx.primal_failed))
     sel = _order(cx, 0, epsilon, lambda i: cx.pos[cx.death[i]])
-    # dimension-0 pairs come first in cx's arrays, so `sel` also indexes cx.v_birth
-    vedge, failed = K.simplify_primal(cx.v_birth[sel], cx.death[sel], n0, n1, n2, cx.cs[1], cx.cs[2])
+    vnext, gparent, groot = cx.primal_state
+    failed = K.simplify_primal(cx.v_birth[sel], cx.death[sel], vnext, gparent, groot, n1, n2, cx.cs[1], cx.cs[2])
     uncancelled.append(sel[failed])
     matched = np.zeros(len(cx.pos), dtype=bool)
-    has = vedge != K.NONE
-    matched[cx.vertex_cell(np.flatnonzero(has))] = True
-    matched[vedge[has]] = True
+    has = np.flatnonzero(vnext != K.NONE)
+    ends = cx.vertex_cell(has), cx.vertex_cell(vnext[has])
+    matched[ends[0]] = True
+    matched[(ends[0] + ends[1]) // 2] = True
     if d == 3:  # edge-square pairs, ties by death position ascending
-        sel = _order(cx, 1, epsilon, lambda i: cx.pos[cx.death[i]])
+        sel = _order(cx, 1, epsilon, lambda i: cx.pos[cx.death[i]], zero=True)
         cell_value = cx.value_by_rank[cx.pos // K.SLOT]
         eup, _, failed = K.simplify_middle(cx.birth[sel], cx.death[sel], cx.persistence[sel], cell_value, n0, n1, n2)
         uncancelled.append(sel[failed])
         has = eup != K.NONE
         matched[has] = True
         matched[eup[has]] = True
-    # dimension d-1: ties by birth position descending
+    # dimension d-1: likewise, ties by birth position descending
+    uncancelled.append(first_dual + np.flatnonzero(cx.dual_failed))
     sel = _order(cx, d - 1, epsilon, lambda i: -cx.pos[cx.birth[i]])
-    tdown, failed = K.simplify_dual(cx.birth[sel], cx.death[sel], n0, n1, n2)
+    tdown, tnext, gparent, groot = cx.dual_state
+    failed = K.simplify_dual(cx.birth[sel], cx.death[sel], tdown, tnext, gparent, groot, n0, n1, n2)
     uncancelled.append(sel[failed])
     has = np.flatnonzero(tdown != K.NONE)
     matched[_top_cells(cx, has)] = True
@@ -275,18 +295,16 @@ def _structures(values, epsilon, frame):
     edge_of_pair = np.where(cx.dim == 0, cx.death, cx.birth)
     kept = np.flatnonzero((cx.dim <= 1) & (cx.persistence > epsilon))
     kept = kept[np.argsort(-cx.persistence[kept], kind="stable")]
-    ridges, ridge_saliency = _paint_ridges(edge_of_pair[kept], cx.persistence[kept], vedge, n0, n1, n2)
+    ridges, ridge_saliency = _paint_ridges(edge_of_pair[kept], cx.persistence[kept], vnext, n0, n1, n2)
 
     # basins: the critical top cells are the roots, labelled in filtration order
-    dims = np.zeros(len(critical), dtype=np.int64)
-    for c in np.unravel_index(critical, cx.cs):
-        dims += c & 1
+    dims = cx.cell_dim[critical]
     roots = critical[dims == d]
-    label = _basins(tdown, np.array([K.top_index(r, n0, n1, n2) for r in roots], dtype=np.int64), n0, n1, n2)
-    death_persistence = np.zeros(len(cx.pos))
-    top = cx.dim == d - 1
-    death_persistence[cx.death[top]] = cx.persistence[top]
-    root_strength = np.concatenate([[np.inf], death_persistence[roots]])
+    root_tops = _top_indices(cx, roots)
+    label = _basins(tnext, root_tops, n0, n1, n2)
+    top_persistence = np.zeros(len(tnext))
+    top_persistence[_top_indices(cx, cx.t_death)] = cx.persistence[first_dual:]
+    root_strength = np.concatenate([[np.inf], top_persistence[root_tops]])
     facets = np.flatnonzero(cx.cell_dim == d - 1)
     boundaries, boundary_saliency = _paint_boundaries(facets, label, root_strength, bool(frame), n0, n1, n2)
 
