@@ -534,16 +534,21 @@ def middle_pairs(squares, pos, n0, n1, n2):
     columns = List.empty_list(types.int64[::1])
     births = np.empty(squares.size, dtype=np.int64)
     cof = np.empty(6, dtype=np.int64)
+    fac = np.empty(6, dtype=np.int64)
     for t in range(squares.size):
         s = squares[t]
-        column = _sorted_facets(s, pos, cs1, cs2)
-        pivot = column[column.size - 1]
+        nf = cell_facets(s, cs1, cs2, fac)
+        pivot = fac[0]
+        for q in range(1, nf):
+            if pos[fac[q]] > pos[pivot]:
+                pivot = fac[q]
         m = cell_cofacets(pivot, cs0, cs1, cs2, cof)
         oldest = s
         for q in range(m):
             if pos[cof[q]] < pos[oldest]:
                 oldest = cof[q]
-        if oldest != s or owner[pivot] != NONE:
+        if oldest != s or owner[pivot] != NONE:  # not an apparent pair: reduce
+            column = _sorted_facets(s, pos, cs1, cs2)
             while column.size > 0:
                 pivot = column[column.size - 1]
                 o = owner[pivot]
@@ -555,7 +560,7 @@ def middle_pairs(squares, pos, n0, n1, n2):
                 raise RuntimeError("a negative square reduced to zero")
             stored[s] = len(columns)
             columns.append(column)
-        pivot = column[column.size - 1]
+            pivot = column[column.size - 1]
         owner[pivot] = s
         births[t] = pivot
     return births
@@ -591,7 +596,7 @@ def simplify_dual(births, deaths, tdown, tnext, gparent, groot, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True)
-def _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, cell_value):
+def _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, cell_value, fac):
     """Capped number of V-paths from square `tau` to edge `sigma` (memoised DFS).
 
     ``stamp[b] == base`` marks a square being expanded, ``base + 1`` a square whose
@@ -600,7 +605,6 @@ def _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, le
     persistence is cancelled), values never decrease along a V-path, so a path between
     two cells of value ``level`` stays at that value. Returns the (possibly grown) stack.
     """
-    fac = np.empty(6, dtype=np.int64)
     top = 0
     stack[0] = tau
     while top >= 0:
@@ -673,7 +677,7 @@ def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
         else:
             positive_seen = True
             level = np.nan
-        stack = _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, cell_value)
+        stack = _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, cell_value, fac)
         if count[tau] != 1:
             failed[t] = True
             continue
