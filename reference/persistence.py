@@ -27,7 +27,7 @@ References
    for cubical data", Topological Methods in Data Analysis and Visualization II (2012).
 """
 
-from .complex import CubicalComplex
+from .complex import CubicalComplex  # noqa: F401  (the examples use it)
 
 __all__ = ["reduce_boundary_matrix", "persistence_pairs_of"]
 

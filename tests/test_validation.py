@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dmtloss import fast, reference
-from dmtloss.reference import morse_structures, persistence_diagram
+from dmtloss.reference import morse_structures
 
 ENGINES = [pytest.param(reference, id="reference"), pytest.param(fast, id="fast")]
 ENTRY_POINTS = [
