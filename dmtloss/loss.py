@@ -1,0 +1,441 @@
+"""The DMT-loss: binary cross-entropy weighted up on the Morse structures of the prediction.
+
+For a likelihood map ``f`` (the sigmoid of the network's logits) and a binary target
+``g``, Hu et al. (ICLR 2021) train with
+
+.. math::
+
+    L(f, g) = \\mathrm{BCE}(f, g) + \\beta \\, \\mathrm{BCE}(f \\circ M, g \\circ M)
+
+where ``M`` is a mask of the pixels on the discrete Morse structures of ``f`` itself,
+pruned at persistence ``epsilon``: the ridges (1-stable manifolds) in 2-D, the ridges
+and the basin boundaries in 3-D (``docs/spec.md``, section 6). The mask is computed
+from the *detached* likelihood, so it is a constant of the step: the gradient of the
+second term is the BCE gradient, multiplied by ``beta``, on the mask pixels, and zero
+elsewhere.
+
+The mask is taken from the float64 sigmoid of the logits: float32 saturates to exactly
+1.0 from a logit of about 17, and a confident network would otherwise hand the engine
+plateaus of ties. The images of a batch (and the channels of an image, each a separate
+binary map) go to :func:`dmtloss.fast.morse_structures_batch`, whose kernels run
+without the GIL on a pool of threads.
+
+Normalisation of the masked term, per image of ``P`` pixels with mask ``M``:
+
+- ``"pixels"`` (the paper's formula): ``sum(BCE * M) / P``, so the term is the average
+  of the masked cross-entropy over all pixels;
+- ``"mask"``: ``sum(BCE * M) / |M|``, an average over the mask pixels (0 when the mask
+  is empty), which does not shrink when the structures are thin.
+
+Complexity: O(n) for the cross-entropy, plus the engine's O(n log n) per image (more in
+3-D, see :mod:`dmtloss.fast`).
+
+References
+----------
+X. Hu, Y. Wang, L. Fuxin, D. Samaras, C. Chen, "Topology-Aware Segmentation Using
+Discrete Morse Theory", ICLR 2021.
+"""
+
+import importlib
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dmtloss.reference._validation import STRUCTURES, as_epsilon, as_structures, as_workers
+
+__all__ = ["DMTLoss", "dmt_loss", "dmt_mask"]
+
+_ENGINES = {"fast": "dmtloss.fast", "reference": "dmtloss.reference"}
+_NORMALIZE = ("pixels", "mask")
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ----------------------------------------------------------------------------------
+# validation
+# ----------------------------------------------------------------------------------
+
+def _choice(value, choices, name):
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a string among {choices}; got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {choices}; got {value!r}")
+    return value
+
+
+def _flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a bool; got {type(value).__name__}")
+    return bool(value)
+
+
+def _engine(engine):
+    try:
+        module = _ENGINES[engine]
+    except (KeyError, TypeError) as err:
+        if not isinstance(engine, str):
+            raise TypeError(f"`engine` must be a string among {tuple(_ENGINES)}; "
+                            f"got {type(engine).__name__}") from err
+        raise ValueError(f"`engine` must be one of {tuple(_ENGINES)}; got {engine!r}") from err
+    return importlib.import_module(module)
+
+
+def _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame):
+    """Check every option once; return them normalised."""
+    epsilon = as_epsilon(epsilon)
+    beta = as_epsilon(beta, name="beta")
+    if structures is not None:
+        as_structures(structures, 3)  # names are checked now, the dimension at call time
+        if isinstance(structures, str):
+            structures = (structures,)
+        structures = tuple(structures)
+        if "sheets" in structures and engine == "fast":
+            raise ValueError("`structures`: the fast engine does not compute 'sheets'; "
+                             "use engine='reference'")
+    from_logits = _flag(from_logits, "from_logits")
+    normalize = _choice(normalize, _NORMALIZE, "normalize")
+    reduction = _choice(reduction, _REDUCTIONS, "reduction")
+    _engine(engine)
+    workers = None if workers is None else as_workers(workers, default=1)
+    frame = _flag(frame, "frame")
+    return dict(epsilon=epsilon, beta=beta, structures=structures, from_logits=from_logits,
+                normalize=normalize, reduction=reduction, engine=engine, workers=workers,
+                frame=frame)
+
+
+def _check_input(input, from_logits):
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(f"`input` must be a torch.Tensor; got {type(input).__name__}")
+    if not input.is_floating_point():
+        raise TypeError(f"`input` must be a floating-point tensor; got dtype {input.dtype}")
+    if input.dim() not in (4, 5):
+        raise ValueError("`input` must have shape (N, C, H, W) or (N, C, D, H, W); "
+                         f"got shape {tuple(input.shape)}")
+    if input.shape[0] == 0 or input.shape[1] == 0:
+        raise ValueError(f"`input` must hold at least one image and one channel; got shape {tuple(input.shape)}")
+    if min(input.shape[2:]) < 2:
+        raise ValueError(f"every spatial axis of `input` must have length >= 2; got shape {tuple(input.shape)}")
+    detached = input.detach()
+    finite = torch.isfinite(detached)
+    if not bool(finite.all()):
+        n_nan = int(torch.isnan(detached).sum())
+        n_inf = int((~finite).sum()) - n_nan
+        raise ValueError(f"`input` must be finite; got {n_nan} NaN and {n_inf} infinite values")
+    if not from_logits and not bool(((detached >= 0) & (detached <= 1)).all()):
+        raise ValueError("`input` must hold probabilities in [0, 1] when from_logits=False; "
+                         f"got values in [{float(detached.min())}, {float(detached.max())}] "
+                         "(pass logits with from_logits=True)")
+
+
+def _check_target(target, input):
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"`target` must be a torch.Tensor; got {type(target).__name__}")
+    if target.is_complex():
+        raise TypeError(f"`target` must be a bool, integer or floating-point tensor; got dtype {target.dtype}")
+    if target.shape != input.shape:
+        raise ValueError(f"`target` must have the shape of `input` {tuple(input.shape)}; "
+                         f"got {tuple(target.shape)}")
+    if target.device != input.device:
+        raise ValueError(f"`target` must be on the device of `input` ({input.device}); got {target.device}")
+    if target.dtype != torch.bool:
+        binary = (target == 0) | (target == 1)
+        if not bool(binary.all()):
+            bad = target[~binary].flatten()[:3].tolist()
+            raise ValueError(f"`target` must hold only 0 and 1; got {int((~binary).sum())} other values, "
+                             f"e.g. {bad}")
+    return target.to(input.dtype)
+
+
+def _check_mask(mask, input):
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"`mask` must be a torch.Tensor or None; got {type(mask).__name__}")
+    if mask.shape != input.shape:
+        raise ValueError(f"`mask` must have the shape of `input` {tuple(input.shape)}; got {tuple(mask.shape)}")
+    if mask.dtype != torch.bool:
+        binary = (mask == 0) | (mask == 1)
+        if not bool(binary.all()):
+            raise ValueError("`mask` must hold only 0 and 1 (or be a bool tensor)")
+    return mask.detach().to(device=input.device, dtype=torch.bool)
+
+
+# ----------------------------------------------------------------------------------
+# the mask
+# ----------------------------------------------------------------------------------
+
+def _likelihood(input, from_logits):
+    """The detached likelihood as a float64 numpy array, sigmoid taken in float64."""
+    values = input.detach().cpu().to(torch.float64)
+    if from_logits:
+        values = torch.sigmoid(values)
+    return values.numpy()
+
+
+def _mask(input, epsilon, structures, from_logits, engine, workers, frame):
+    """Return (bool mask tensor shaped like input, list of MorseStructures, counts dict)."""
+    n, c, *spatial = input.shape
+    names = as_structures(structures, len(spatial))
+    likelihood = _likelihood(input, from_logits).reshape(n * c, *spatial)
+    results = _engine(engine).morse_structures_batch(likelihood, epsilon, frame=frame, workers=workers)
+    mask = np.stack([s.mask(names) for s in results]).reshape(input.shape)
+    counts = {"mask": mask.reshape(n, c, -1).sum(axis=2)}
+    for name in names:
+        counts[name] = np.array([getattr(s, name).sum() for s in results], dtype=np.int64).reshape(n, c)
+    counts["pairs"] = np.array([int((np.isfinite(s.pairs.persistence) & (s.pairs.persistence > epsilon)).sum())
+                                for s in results], dtype=np.int64).reshape(n, c)
+    structures_out = [results[i * c:(i + 1) * c] for i in range(n)]
+    return torch.from_numpy(mask).to(input.device), structures_out, counts
+
+
+def dmt_mask(input, epsilon=0.2, structures=None, *, from_logits=True, engine="fast", workers=None,
+             frame=False):
+    """The DMT-loss mask of a batch: the Morse structures of its detached likelihood.
+
+    Parameters
+    ----------
+    input : (N, C, H, W) or (N, C, D, H, W) torch.Tensor
+        Logits (or probabilities with ``from_logits=False``); each channel of each image
+        is a separate map. Not differentiated through.
+    epsilon : float, optional
+        Persistence threshold of the structures.
+    structures : None, str or iterable of str, optional
+        Among ``"ridges"``, ``"boundaries"``, ``"sheets"`` (reference engine, 3-D).
+        None: ridges in 2-D, ridges and boundaries in 3-D.
+    from_logits : bool, optional
+        Whether `input` holds logits; their sigmoid is taken in float64.
+    engine : {"fast", "reference"}, optional
+        The engine computing the structures.
+    workers : int, optional
+        Threads for :func:`dmtloss.fast.morse_structures_batch`; None: one per CPU.
+    frame : bool, optional
+        Count the image frame as a basin boundary where it closes a basin.
+
+    Returns
+    -------
+    mask : torch.Tensor of bool
+        Shaped like `input`, on its device.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On invalid input or options, naming the argument.
+
+    Examples
+    --------
+    >>> ring = torch.tensor([[1., 1, 1], [1, 0, 1], [1, 1, 1]]).reshape(1, 1, 3, 3)
+    >>> dmt_mask(ring, epsilon=0.5, from_logits=False)[0, 0].int()
+    tensor([[1, 1, 1],
+            [1, 0, 1],
+            [1, 1, 1]], dtype=torch.int32)
+    """
+    opts = _options(epsilon, 0.0, structures, from_logits, "pixels", "mean", engine, workers, frame)
+    _check_input(input, opts["from_logits"])
+    mask, _, _ = _mask(input, opts["epsilon"], opts["structures"], opts["from_logits"],
+                       engine, opts["workers"], opts["frame"])
+    return mask
+
+
+# ----------------------------------------------------------------------------------
+# the loss
+# ----------------------------------------------------------------------------------
+
+def _loss(input, target, mask, beta, from_logits, normalize, reduction):
+    if from_logits:
+        bce = F.binary_cross_entropy_with_logits(input, target, reduction="none")
+    else:
+        # torch clamps the logarithms at -100, so saturated probabilities stay finite
+        bce = F.binary_cross_entropy(input, target, reduction="none")
+    n, c = input.shape[:2]
+    bce = bce.reshape(n, c, -1)
+    weight = mask.reshape(n, c, -1).to(bce.dtype)
+    plain = bce.mean(dim=2)
+    masked = (bce * weight).sum(dim=2)
+    if normalize == "pixels":
+        masked = masked / bce.shape[2]
+    else:
+        masked = masked / weight.sum(dim=2).clamp(min=1)
+    per_image = plain + beta * masked
+    if reduction == "mean":
+        return per_image.mean()
+    if reduction == "sum":
+        return per_image.sum()
+    return per_image
+
+
+def dmt_loss(input, target, epsilon=0.2, beta=3.0, structures=None, *, from_logits=True,
+             normalize="pixels", reduction="mean", engine="fast", workers=None, frame=False, mask=None):
+    """The DMT-loss of Hu et al. (ICLR 2021), as a function (see :class:`DMTLoss`).
+
+    ``BCE(f, g) + beta * BCE(f o M, g o M)`` per image, ``M`` the Morse-structure mask
+    of the detached likelihood ``f``.
+
+    Parameters
+    ----------
+    input : (N, C, H, W) or (N, C, D, H, W) torch.Tensor
+        Logits (``from_logits=True``) or probabilities, float32 or float64, any device.
+        Each channel is a separate binary map.
+    target : torch.Tensor
+        Same shape; bool, integer or floating-point values in {0, 1}.
+    epsilon : float, optional
+        Persistence threshold of the structures (likelihood units).
+    beta : float, optional
+        Weight of the masked term, >= 0; 0 gives the plain BCE.
+    structures : None, str or iterable of str, optional
+        Structures making the mask; None: ridges in 2-D, ridges + boundaries in 3-D.
+    from_logits : bool, optional
+        Whether `input` holds logits (numerically stable BCE from logits) or
+        probabilities (BCE with its logarithms clamped at -100).
+    normalize : {"pixels", "mask"}, optional
+        Divide the masked sum by the number of pixels (the paper's formula) or by the
+        number of mask pixels. The default is provisional (see :class:`DMTLoss`).
+    reduction : {"mean", "sum", "none"}, optional
+        Mean or sum of the per-image losses, or the (N, C) tensor of them.
+    engine : {"fast", "reference"}, optional
+        The engine computing the structures.
+    workers : int, optional
+        Threads for the engine; None: one per CPU.
+    frame : bool, optional
+        Count the image frame as a basin boundary where it closes a basin.
+    mask : torch.Tensor, optional
+        A precomputed mask shaped like `input` (e.g. from :func:`dmt_mask`, once per
+        epoch as the paper did); the engine is then not run.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        A scalar, or (N, C) with ``reduction="none"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On invalid input or options, naming the argument.
+
+    Examples
+    --------
+    >>> logits = torch.zeros(1, 1, 3, 3)
+    >>> target = torch.ones(1, 1, 3, 3)
+    >>> mask = torch.zeros(1, 1, 3, 3, dtype=torch.bool); mask[0, 0, 0] = True
+    >>> round(dmt_loss(logits, target, beta=3.0, mask=mask).item(), 4)  # ln 2 * (1 + 3 * 3/9)
+    1.3863
+    >>> round(dmt_loss(logits, target, beta=3.0, mask=mask, normalize="mask").item(), 4)
+    2.7726
+    """
+    opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame)
+    _check_input(input, opts["from_logits"])
+    target = _check_target(target, input)
+    if mask is None:
+        mask, _, _ = _mask(input, opts["epsilon"], opts["structures"], opts["from_logits"],
+                           engine, opts["workers"], opts["frame"])
+    else:
+        mask = _check_mask(mask, input)
+    return _loss(input, target, mask, opts["beta"], opts["from_logits"], opts["normalize"],
+                 opts["reduction"])
+
+
+class DMTLoss(torch.nn.Module):
+    """The DMT-loss of Hu et al. (ICLR 2021) as a ``torch.nn.Module``.
+
+    For each image (and each channel, a separate binary map) of likelihood ``f`` and
+    target ``g`` with ``P`` pixels::
+
+        loss = mean(BCE(f, g)) + beta * sum(BCE(f, g) * M) / norm
+
+    where ``M`` is the union of the chosen Morse structures of the detached ``f`` (its
+    float64 sigmoid), recomputed at every call with the chosen engine, and ``norm`` is
+    ``P`` (``normalize="pixels"``, the paper's formula) or the number of mask pixels
+    (``normalize="mask"``; an empty mask gives the plain BCE). The default
+    ``normalize="pixels"`` is provisional: the training experiment will choose it.
+
+    Parameters
+    ----------
+    epsilon : float, optional
+        Persistence threshold of the structures (likelihood units), >= 0.
+    beta : float, optional
+        Weight of the masked term, >= 0; 0 gives the plain BCE.
+    structures : None, str or iterable of str, optional
+        Among ``"ridges"``, ``"boundaries"``, ``"sheets"`` (reference engine, 3-D only).
+        None: ridges in 2-D, ridges and boundaries in 3-D.
+    from_logits : bool, optional
+        Whether the input holds logits (numerically stable BCE from logits; no sigmoid
+        needed in the network) or probabilities in [0, 1] (BCE with its logarithms
+        clamped at -100, as torch does).
+    normalize : {"pixels", "mask"}, optional
+        Denominator of the masked term: all pixels, or the mask's pixels.
+    reduction : {"mean", "sum", "none"}, optional
+        Mean or sum over images and channels of the per-image losses (each itself a
+        mean over pixels), or the (N, C) tensor of them. With ``beta=0`` and
+        ``"mean"`` the loss is ``torch.nn.BCEWithLogitsLoss()``.
+    engine : {"fast", "reference"}, optional
+        :mod:`dmtloss.fast` (threads without the GIL) or :mod:`dmtloss.reference`.
+    workers : int, optional
+        Threads for the engine; None: one per CPU, at most one per map.
+    frame : bool, optional
+        Count the image frame as a basin boundary where it closes a basin (patches).
+
+    Attributes
+    ----------
+    last_mask : torch.Tensor of bool or None
+        The mask of the last call, detached, shaped like the input, on its device.
+    last_counts : dict of str to (N, C) ndarray of int64, or None
+        Per map of the last call: ``"mask"`` and each chosen structure's pixel count,
+        and ``"pairs"``, the number of finite persistence pairs above `epsilon`.
+    last_structures : list of list of MorseStructures, or None
+        The engine's results of the last call, indexed ``[n][c]``.
+
+    Examples
+    --------
+    >>> loss = DMTLoss(epsilon=0.1, beta=3.0)
+    >>> logits = torch.tensor([[[[4., 4, 4], [4, -4, 4], [4, 4, 4]]]], requires_grad=True)
+    >>> target = torch.ones(1, 1, 3, 3)
+    >>> value = loss(logits, target)
+    >>> value.backward()
+    >>> loss.last_mask[0, 0].int()
+    tensor([[1, 1, 1],
+            [1, 0, 1],
+            [1, 1, 1]], dtype=torch.int32)
+    >>> loss.last_counts["mask"].tolist()
+    [[8]]
+    """
+
+    def __init__(self, epsilon=0.2, beta=3.0, structures=None, from_logits=True, normalize="pixels",
+                 reduction="mean", engine="fast", workers=None, *, frame=False):
+        super().__init__()
+        opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame)
+        for key, value in opts.items():
+            setattr(self, key, value)
+        self.last_mask = None
+        self.last_counts = None
+        self.last_structures = None
+
+    def extra_repr(self):
+        return (f"epsilon={self.epsilon}, beta={self.beta}, structures={self.structures}, "
+                f"from_logits={self.from_logits}, normalize={self.normalize!r}, "
+                f"reduction={self.reduction!r}, engine={self.engine!r}")
+
+    def forward(self, input, target, mask=None):
+        """The loss of `input` against `target`.
+
+        Parameters
+        ----------
+        input : (N, C, H, W) or (N, C, D, H, W) torch.Tensor
+            Logits, or probabilities with ``from_logits=False``.
+        target : torch.Tensor
+            Same shape, values in {0, 1}.
+        mask : torch.Tensor, optional
+            A precomputed mask (e.g. from :func:`dmt_mask`); the engine is then not run
+            and ``last_counts`` / ``last_structures`` are None.
+
+        Returns
+        -------
+        loss : torch.Tensor
+        """
+        _check_input(input, self.from_logits)
+        target = _check_target(target, input)
+        if mask is None:
+            mask, self.last_structures, self.last_counts = _mask(
+                input, self.epsilon, self.structures, self.from_logits, self.engine, self.workers, self.frame)
+        else:
+            mask = _check_mask(mask, input)
+            self.last_structures, self.last_counts = None, None
+        self.last_mask = mask
+        return _loss(input, target, mask, self.beta, self.from_logits, self.normalize, self.reduction)
