@@ -1,0 +1,80 @@
+"""Configuration of the conformance suite: the implementation under test, levels, profiles.
+
+``DMTLOSS_IMPL`` (required) names the implementation; ``HYPOTHESIS_PROFILE`` picks
+``dev`` (default: random, 20 examples) or ``ci`` (derandomised, no deadline,
+``DMTLOSS_CONFORMANCE_MAX_EXAMPLES`` examples, default 60); ``DMTLOSS_CONFORMANCE_MAX_SIDE``
+caps the image sides (default 6).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:  # `import conformance...` also under a bare `pytest conformance`
+    sys.path.insert(0, ROOT)
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from conformance import impl as _impl  # noqa: E402
+from conformance.strategies import EPSILONS, MAX_SIDE  # noqa: E402
+
+MAX_EXAMPLES = int(os.environ.get("DMTLOSS_CONFORMANCE_MAX_EXAMPLES", "60"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
+
+settings.register_profile(
+    "ci", max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "dev", max_examples=min(20, MAX_EXAMPLES), deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+
+_STATE = {}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "level(name): the conformance level the test belongs to "
+                                       "(diagram, cells or masks)")
+    settings.load_profile(PROFILE)
+    # hypothesis' report hook touches a deprecated mypy_extensions name when a test fails;
+    # the project's filterwarnings=error would turn that into an INTERNALERROR
+    config.addinivalue_line("filterwarnings", "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
+    try:
+        _STATE["impl"] = _impl.load()
+    except LookupError as error:
+        raise pytest.UsageError(str(error)) from None
+    except (ImportError, AttributeError, ValueError) as error:
+        raise pytest.UsageError(f"{_impl.ENV}={os.environ.get(_impl.ENV)!r} could not be loaded: "
+                                f"{type(error).__name__}: {error}\n{_impl.USAGE}") from None
+
+
+def pytest_report_header(config):
+    impl = _STATE.get("impl")
+    if impl is None:
+        return []
+    from dmtloss import __version__ as reference_version
+    current = settings.get_profile(PROFILE)
+    return [
+        f"dmtloss conformance: {_impl.ENV}={impl.path} (name {impl.name}, version {impl.version})",
+        f"  levels tested: {', '.join(impl.levels)}; not applicable (skipped): "
+        f"{', '.join(level for level in _impl.LEVELS if level not in impl.levels) or 'none'}",
+        f"  settings: max side {MAX_SIDE}, epsilons {list(EPSILONS)}, hypothesis profile {PROFILE} "
+        f"(max_examples={current.max_examples}, derandomize={current.derandomize}); "
+        f"expected answers: dmtloss.reference {reference_version}",
+    ]
+
+
+def pytest_runtest_setup(item):
+    impl = _STATE.get("impl")
+    for marker in item.iter_markers("level"):
+        level = marker.args[0]
+        if impl is not None and level not in impl.levels:
+            pytest.skip(f"not applicable: {impl.name} does not declare level {level!r} "
+                        f"(LEVELS={impl.levels})")
+
+
+@pytest.fixture(scope="session")
+def impl():
+    """The implementation under test (see conformance/impl.py)."""
+    return _STATE["impl"]
