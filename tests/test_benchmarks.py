@@ -1,0 +1,115 @@
+"""Smoke test of the asv suites in ``benchmarks/`` (CI runs it; asv itself does not).
+
+Each suite's ``setup`` and its ``time_`` / ``track_`` methods are called directly, as
+asv would call them, at the smallest point of its grid (every image kind and engine,
+the smallest sizes); the fast engine's exactness tracker must report 0 disagreeing
+cells, and the JIT warm-up in ``setup`` must leave nothing to compile in the timed
+call. When asv is installed, ``asv check --python=same`` must find no problems.
+"""
+
+import importlib
+import importlib.util
+import inspect
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Axes whose every value is exercised; on the others (sizes, epsilon, workers) only the
+# first (smallest) value is.
+ALL_VALUES = {"image", "engine", "shape"}
+METHOD_PREFIXES = ("time_", "track_")
+
+
+@pytest.fixture(scope="module")
+def engines():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(ROOT))
+        yield importlib.import_module("benchmarks.engines")
+
+
+def suites(module):
+    return [cls for _, cls in inspect.getmembers(module, inspect.isclass)
+            if cls.__module__ == module.__name__ and hasattr(cls, "params")
+            and any(name.startswith(METHOD_PREFIXES) for name in vars(cls))]
+
+
+def smallest_grid(cls):
+    axes = [values if name in ALL_VALUES else values[:1]
+            for name, values in zip(cls.param_names, cls.params)]
+    return list(itertools.product(*axes))
+
+
+def compiled_signatures():
+    """Numba specialisations compiled so far in the fast engine's modules."""
+    from numba.core.registry import CPUDispatcher
+
+    return {f"{module_name}.{name}": len(obj.signatures)
+            for module_name, module in list(sys.modules.items()) if module_name.startswith("dmtloss.fast")
+            for name, obj in vars(module).items() if isinstance(obj, CPUDispatcher)}
+
+
+def test_every_suite_is_found(engines):
+    names = {cls.__name__ for cls in suites(engines)}
+    assert {"MorseStructures2D", "MorseStructures3D", "Batch", "Diagrams2D", "Diagrams3D",
+            "Reference", "Exactness"} <= names, names
+
+
+def test_suites_run_at_their_smallest_grid_point(engines, monkeypatch):
+    monkeypatch.delenv(engines.FULL_ENV, raising=False)
+    for cls in suites(engines):
+        methods = sorted(name for name in vars(cls) if name.startswith(METHOD_PREFIXES))
+        for params in smallest_grid(cls):
+            suite = cls()
+            suite.setup(*params)
+            before = compiled_signatures()
+            for name in methods:
+                result = getattr(suite, name)(*params)
+                if name.startswith("track_"):
+                    assert result == 0, f"{cls.__name__}.{name}{params}={result}, but should be 0"
+            assert compiled_signatures() == before, f"{cls.__name__}{params}: JIT compiled in a timed call"
+
+
+def test_slow_grid_points_need_the_environment_variable(engines, monkeypatch):
+    monkeypatch.delenv(engines.FULL_ENV, raising=False)
+    for cls, params in [(engines.MorseStructures2D, ("smooth", 2048, 0.0)),
+                        (engines.MorseStructures3D, ("membrane", 128, 0.2)),
+                        (engines.Diagrams2D, ("gudhi", "smooth", 1024)),
+                        (engines.Diagrams3D, ("cripser", "smooth", 128))]:
+        with pytest.raises(NotImplementedError, match=engines.FULL_ENV):
+            cls().setup(*params)
+    monkeypatch.setenv(engines.FULL_ENV, "1")
+    assert engines.full_grid()
+
+
+def test_images_are_seeded_and_read_only(engines):
+    for kind in engines.KINDS:
+        for shape in [(20, 30), (6, 7, 8)]:
+            image = engines.make_image(kind, shape)
+            again = engines.make_image.__wrapped__(kind, shape)
+            assert image.shape == shape and image.dtype == np.float64
+            assert np.array_equal(image, again), "same seed, same image"
+            assert not image.flags.writeable
+            assert 0 <= image.min() and image.max() <= 1
+
+
+def test_compare_helpers(engines):
+    compare = importlib.import_module("benchmarks.compare")
+    measured = compare.median_time(sum, [1, 2], repeat=3, budget=0.0)
+    assert measured.calls == 3 and measured.result == 3 and measured.seconds >= 0
+    table = compare.markdown_table(["name", "seconds"], [["a", "0.5"], ["b", "-1.25"]])
+    assert table.splitlines() == ["| name | seconds |", "|---|---:|", "| a | 0.5 |", "| b | -1.25 |"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("asv") is None,
+                    reason="asv is not installed; `pip install -e .[test]` installs it")
+def test_asv_check():
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    completed = subprocess.run([sys.executable, "-m", "asv", "check", "--python=same"], cwd=ROOT,
+                               env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
