@@ -94,3 +94,21 @@ def test_spec_examples_run():
     spec = Path(__file__).resolve().parents[1] / "docs" / "spec.md"
     result = doctest.testfile(str(spec), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 20
+
+
+def test_readme_python_examples_run():
+    # README.md must stay true: its Python blocks run as written
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+
+
+def test_readme_commands_are_the_ci_commands():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    ci = (root / ".ci" / "run").read_text()
+    test_command = 'python -m pip install -c constraints/ci.txt -e ".[test]" && python -m pytest'
+    assert test_command in readme and test_command in ci
+    assert "python -m pip install -c constraints/ci.txt . && dmtloss demo" in readme
