@@ -37,13 +37,12 @@ Discrete Morse Theory", ICLR 2021.
 """
 
 import importlib
-import numbers
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dmtloss.reference._validation import STRUCTURES, as_epsilon, as_structures, as_workers
+from dmtloss.reference._validation import as_choice, as_epsilon, as_structures, as_workers
 
 __all__ = ["DMTLoss", "dmt_loss", "dmt_mask"]
 
@@ -55,14 +54,6 @@ _REDUCTIONS = ("mean", "sum", "none")
 # ----------------------------------------------------------------------------------
 # validation
 # ----------------------------------------------------------------------------------
-
-def _choice(value, choices, name):
-    if not isinstance(value, str):
-        raise TypeError(f"`{name}` must be a string among {choices}; got {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}; got {value!r}")
-    return value
-
 
 def _flag(value, name):
     if not isinstance(value, (bool, np.bool_)):
@@ -94,8 +85,8 @@ def _options(epsilon, beta, structures, from_logits, normalize, reduction, engin
             raise ValueError("`structures`: the fast engine does not compute 'sheets'; "
                              "use engine='reference'")
     from_logits = _flag(from_logits, "from_logits")
-    normalize = _choice(normalize, _NORMALIZE, "normalize")
-    reduction = _choice(reduction, _REDUCTIONS, "reduction")
+    normalize = as_choice(normalize, _NORMALIZE, "normalize")
+    reduction = as_choice(reduction, _REDUCTIONS, "reduction")
     _engine(engine)
     workers = None if workers is None else as_workers(workers, default=1)
     frame = _flag(frame, "frame")

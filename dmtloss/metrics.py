@@ -29,6 +29,8 @@ import numbers
 import numpy as np
 from scipy import ndimage
 
+from dmtloss.reference._validation import as_choice
+
 __all__ = ["pixel_accuracy", "dice", "adapted_rand_score", "variation_of_information", "region_labels",
            "betti_numbers", "betti_error", "hole_errors", "cell_count_error", "summarize"]
 
@@ -80,14 +82,6 @@ def _pair(prediction, target):
     prediction, target = _as_binary(prediction, "prediction"), _as_binary(target, "target")
     _same_shape(prediction, target)
     return prediction, target
-
-
-def _choice(value, choices, name):
-    if not isinstance(value, str):
-        raise TypeError(f"`{name}` must be a string among {choices}; got {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}; got {value!r}")
-    return value
 
 
 def _positive_int(value, name):
@@ -198,7 +192,7 @@ def region_labels(image, regions="background"):
     >>> region_labels([[1, 0, 1], [0, 1, 0], [1, 0, 1]], "foreground").max()
     np.int64(5)
     """
-    regions = _choice(regions, _REGIONS, "regions")
+    regions = as_choice(regions, _REGIONS, "regions")
     if regions == "labels":
         array = _as_array(image, "image")
         if array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
@@ -213,7 +207,7 @@ def region_labels(image, regions="background"):
 
 
 def _labels_pair(prediction, target, regions):
-    regions = _choice(regions, _REGIONS, "regions")
+    regions = as_choice(regions, _REGIONS, "regions")
     if regions == "labels":
         prediction, target = _as_array(prediction, "prediction"), _as_array(target, "target")
     else:
@@ -544,7 +538,7 @@ def summarize(predictions, targets, *, regions="background", patch_size=None, n_
     >>> s["betti1"], s["cell_count_error"]
     ((0.0, 0.0), (-0.5, 0.5))
     """
-    regions = _choice(regions, _REGIONS[:2], "regions")
+    regions = as_choice(regions, _REGIONS[:2], "regions")
     predictions, targets = list(predictions), list(targets)
     if len(predictions) != len(targets):
         raise ValueError(f"`predictions` and `targets` must have the same length; got {len(predictions)} "

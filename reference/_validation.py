@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_likelihood", "as_batch", "as_epsilon", "as_structures", "as_workers", "STRUCTURES"]
+__all__ = ["as_likelihood", "as_batch", "as_choice", "as_epsilon", "as_structures", "as_workers", "STRUCTURES"]
 
 # Integers beyond this magnitude are not all representable in float64: converting them
 # could merge distinct values into ties, which would change the answer silently.
@@ -251,3 +251,42 @@ def as_workers(workers, default, name="workers"):
     if workers < 1:
         raise ValueError(f"`{name}` must be >= 1; got {workers}")
     return int(workers)
+
+
+def as_choice(value, choices, name):
+    """Return `value` after checking it is one of the strings `choices`.
+
+    Parameters
+    ----------
+    value : str
+        The option given.
+    choices : tuple of str
+        The options allowed.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    value : str
+
+    Raises
+    ------
+    TypeError
+        If `value` is not a string.
+    ValueError
+        If it is not one of `choices`.
+
+    Examples
+    --------
+    >>> as_choice("mean", ("mean", "sum"), "reduction")
+    'mean'
+    >>> as_choice("max", ("mean", "sum"), "reduction")
+    Traceback (most recent call last):
+    ...
+    ValueError: `reduction` must be one of ('mean', 'sum'); got 'max'
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a string among {choices}; got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {choices}; got {value!r}")
+    return value
