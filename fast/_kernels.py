@@ -103,10 +103,11 @@ def cell_cofacets(cell, cs0, cs1, cs2, out):
 
 
 @njit(cache=True, nogil=True)
-def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx):
+def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx, dims):
     """Cells whose lowest vertex is pixel `v`, in key order; return how many.
 
-    On return ``cells[idx[t]]`` is the t-th cell of the lower star in filtration order.
+    On return ``cells[idx[t]]`` is the t-th cell of the lower star in filtration order
+    and ``dims[idx[t]]`` its dimension.
     ``keys[c]`` holds the ranks of cell c's vertices sorted descending, padded with -1
     (a proper prefix compares smaller).
     """
@@ -148,6 +149,7 @@ def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx):
                         q -= 1
                     keys[count, q + 1] = x
                 cells[count] = ((2 * i + a) * cs1 + (2 * j + b)) * cs2 + (2 * k + c)
+                dims[count] = (a != 0) + (b != 0) + (c != 0)
                 idx[count] = count
                 count += 1
     for t in range(1, count):  # insertion sort of the cells by key, through an index
@@ -169,8 +171,8 @@ def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx):
 
 
 @njit(cache=True, nogil=True)
-def cell_positions(rank, n0, n1, n2):
-    """Filtration position of every cell, and all cells in filtration order.
+def cell_positions(rank, n0, n1, n2, d):
+    """Filtration position of every cell, and the (d-1)-cells in filtration order.
 
     The order comes from a counting sort on the lowest vertex's rank: no comparison
     sort of cells.
@@ -178,21 +180,33 @@ def cell_positions(rank, n0, n1, n2):
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
     n = n0 * n1 * n2
     pos = np.empty(cs0 * cs1 * cs2, dtype=IDX)
-    start = np.zeros(n + 1, dtype=np.int64)  # per rank: cells in the lower star
+    slot = np.empty(cs0 * cs1 * cs2, dtype=np.int8)  # a facet's index among its vertex's
+    start = np.zeros(n + 1, dtype=np.int64)  # per rank: (d-1)-cells in the lower star
     cells = np.empty(SLOT, dtype=np.int64)
     keys = np.empty((SLOT, 8), dtype=np.int64)
     idx = np.empty(SLOT, dtype=np.int64)
+    dims = np.empty(SLOT, dtype=np.int64)
     for v in range(n):
-        count = _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx)
+        count = _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx, dims)
+        nf = 0
         for t in range(count):
-            pos[cells[idx[t]]] = rank[v] * SLOT + t
-        start[rank[v] + 1] = count
+            cell = cells[idx[t]]
+            pos[cell] = rank[v] * SLOT + t
+            if dims[idx[t]] == d - 1:
+                slot[cell] = nf
+                nf += 1
+        start[rank[v] + 1] = nf
     for r in range(n):
         start[r + 1] += start[r]
-    ordered = np.empty(pos.size, dtype=IDX)
-    for cell in range(pos.size):
-        ordered[start[pos[cell] // SLOT] + pos[cell] % SLOT] = cell
-    return pos, ordered
+    facets = np.empty(start[n], dtype=IDX)
+    cell = 0
+    for c0 in range(cs0):
+        for c1 in range(cs1):
+            for c2 in range(cs2):
+                if (c0 & 1) + (c1 & 1) + (c2 & 1) == d - 1:
+                    facets[start[pos[cell] // SLOT] + slot[cell]] = cell
+                cell += 1
+    return pos, facets
 
 
 @njit(cache=True, nogil=True)
@@ -280,8 +294,9 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
 
     The pairs come out in order of death, which is the cancellation order of the
     zero-persistence ones, so those are cancelled on the spot (:func:`_cancel_primal`).
-    Returns the birth vertex (pixel) and death edge (cell) of every pair, a flag per
-    cell marking the edges that merge components (negative edges), a flag per pair
+    Returns the birth vertex (pixel), death edge (cell) and their values for every
+    pair, a flag per cell marking the edges that merge components (negative edges), a
+    flag per pair
     marking zero-persistence pairs that could not be cancelled, and the gradient state
     after them: ``vnext`` and the gradient trees' union-find (``gparent``, ``groot``).
     """
@@ -293,6 +308,8 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
     vnext = np.full(n, NONE, dtype=IDX)
     births = np.empty(n, dtype=IDX)
     deaths = np.empty(n, dtype=IDX)
+    birth_value = np.empty(n, dtype=np.float64)
+    death_value = np.empty(n, dtype=np.float64)
     failed = np.zeros(n, dtype=np.bool_)
     npairs = 0
     negative = np.zeros(cs0 * cs1 * cs2, dtype=np.bool_)
@@ -348,6 +365,7 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
                 edge = vc + (step if d > 0 else -step)
                 births[npairs] = v
                 deaths[npairs] = edge
+                birth_value[npairs] = death_value[npairs] = value_by_rank[r]
                 negative[edge] = True
                 vnext[v] = u
                 gparent[v] = u
@@ -365,11 +383,14 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
             edge = vc + (step if d > 0 else -step)
             births[npairs] = young
             deaths[npairs] = edge
+            birth_value[npairs] = value_by_rank[rank[young]]
+            death_value[npairs] = value_by_rank[r]
             negative[edge] = True
-            if value_by_rank[rank[young]] == value_by_rank[r]:  # zero persistence
+            if birth_value[npairs] == death_value[npairs]:  # zero persistence
                 failed[npairs] = not _cancel_primal(young, v, u, vnext, gparent, groot)
             npairs += 1
-    return births[:npairs], deaths[:npairs], negative, failed[:npairs], vnext, gparent, groot
+    return (births[:npairs], deaths[:npairs], birth_value[:npairs], death_value[:npairs], negative,
+            failed[:npairs], vnext, gparent, groot)
 
 
 @njit(cache=True, nogil=True)
@@ -412,8 +433,9 @@ def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
     of birth position descending -- the cancellation order of the zero-persistence
     ones, which are cancelled on the spot (:func:`_cancel_dual`).
 
-    Returns the birth (d-1)-cells and death top cells (cell ids) of the pairs, a flag
-    per cell marking the (d-1)-cells that merge (births), a flag per pair marking the
+    Returns the birth (d-1)-cells and death top cells (cell ids) of the pairs, their
+    values, the persistence of each top cell's pair (by compact index), a flag per
+    cell marking the (d-1)-cells that merge (births), a flag per pair marking the
     zero-persistence pairs that could not be cancelled, and the gradient state:
     ``tdown``, ``tnext``, ``gparent``, ``groot`` (compact top indices, OUTSIDE last).
     """
@@ -432,6 +454,9 @@ def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
     groot = np.arange(n_top + 1, dtype=IDX)
     births = np.empty(n_top, dtype=IDX)
     deaths = np.empty(n_top, dtype=IDX)
+    birth_value = np.empty(n_top, dtype=np.float64)
+    death_value = np.empty(n_top, dtype=np.float64)
+    top_persistence = np.zeros(n_top, dtype=np.float64)
     failed = np.zeros(n_top, dtype=np.bool_)
     grown = np.zeros(n_top + 1, dtype=np.bool_)  # a representative's set has >= 2 members
     grown[n_top] = True  # OUTSIDE is never alone: it is not a cell
@@ -460,8 +485,11 @@ def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
         parent[a] = b
         births[npairs] = cell
         deaths[npairs] = _top_cell(tau, n0, n1, n2)
+        birth_value[npairs] = value_by_rank[pos[cell] // SLOT]
+        death_value[npairs] = value_by_rank[root_pos[a] // SLOT]
+        top_persistence[tau] = birth_value[npairs] - death_value[npairs]
         positive[cell] = True
-        if value_by_rank[pos[cell] // SLOT] == value_by_rank[root_pos[a] // SLOT]:  # zero persistence
+        if birth_value[npairs] == death_value[npairs]:  # zero persistence
             if not grown[a]:
                 # tau is alone in its component, so its gradient tree is {tau}: exactly
                 # one V-path, the facet itself
@@ -473,8 +501,8 @@ def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
                 failed[npairs] = not _cancel_dual(cell, tau, lo, hi, tdown, tnext, gparent, groot)
         grown[b] = True
         npairs += 1
-    return (births[:npairs], deaths[:npairs], positive, failed[:npairs],
-            tdown, tnext, gparent, groot)
+    return (births[:npairs], deaths[:npairs], birth_value[:npairs], death_value[:npairs],
+            top_persistence, positive, failed[:npairs], tdown, tnext, gparent, groot)
 
 
 @njit(cache=True, nogil=True)
@@ -708,3 +736,27 @@ def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
             eup[path_alpha[q]] = path_beta[q]
             sdown[path_beta[q]] = path_alpha[q]
     return eup, sdown, failed
+
+
+@njit(cache=True, nogil=True)
+def critical_cells(vnext, tdown, eup, n0, n1, n2):
+    """Cells matched with no other, in C order (``eup`` is empty in 2-D)."""
+    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
+    total = (2 * n0 - 1) * cs1 * cs2
+    matched = np.zeros(total, dtype=np.bool_)
+    for x in range(vnext.size):
+        if vnext[x] != NONE:
+            vx = ((2 * (x // (n1 * n2))) * cs1 + 2 * ((x // n2) % n1)) * cs2 + 2 * (x % n2)
+            y = vnext[x]
+            vy = ((2 * (y // (n1 * n2))) * cs1 + 2 * ((y // n2) % n1)) * cs2 + 2 * (y % n2)
+            matched[vx] = True
+            matched[(vx + vy) // 2] = True
+    for t in range(tdown.size):
+        if tdown[t] != NONE:
+            matched[_top_cell(t, n0, n1, n2)] = True
+            matched[tdown[t]] = True
+    for e in range(eup.size):
+        if eup[e] != NONE:
+            matched[e] = True
+            matched[eup[e]] = True
+    return np.flatnonzero(~matched)

@@ -85,7 +85,7 @@ class _Complex:
         self.order = _stable_descending_order(flat)
         self.rank = np.empty(flat.size, dtype=K.IDX)
         self.rank[self.order] = np.arange(flat.size, dtype=K.IDX)
-        self.pos, self.ordered = K.cell_positions(self.rank, n0, n1, n2)
+        self.pos, self.facets = K.cell_positions(self.rank, n0, n1, n2, self.ndim)
         self.value_by_rank = flat[self.order]
         self._pairs()
 
@@ -101,33 +101,33 @@ class _Complex:
         n0, n1, n2 = self.shape3
         d = self.ndim
         # each pass also cancels its zero-persistence pairs and keeps the gradient state
-        (self.v_birth, self.e_death, negative, self.primal_failed,
+        (self.v_birth, self.e_death, v_value, e_value, negative, self.primal_failed,
          *self.primal_state) = K.primal_pairs(self.order, self.rank, self.value_by_rank, n0, n1, n2)
-        parity = np.meshgrid(*[np.arange(c, dtype=np.int8) & 1 for c in self.cs], indexing="ij", sparse=True)
-        self.cell_dim = (parity[0] + parity[1] + parity[2]).ravel()
-        facets = self.ordered[self.cell_dim[self.ordered] == d - 1]
-        (self.f_birth, self.t_death, positive, self.dual_failed,
-         *self.dual_state) = K.dual_pairs(facets, self.pos, self.value_by_rank, n0, n1, n2)
-        if d == 3:
-            squares = np.flatnonzero((self.cell_dim == 2) & ~positive)
-            squares = squares[np.argsort(self.pos[squares], kind="stable")]
-            self.m_birth = K.middle_pairs(squares, self.pos, n0, n1, n2)
-            self.m_death = squares
-        # all pairs, zero persistence included: (dim, birth cell, death cell)
+        (self.f_birth, self.t_death, f_value, t_value, self.top_persistence, positive,
+         self.dual_failed, *self.dual_state) = K.dual_pairs(self.facets, self.pos, self.value_by_rank, n0, n1, n2)
+        # all pairs, zero persistence included, by dimension: (dim, birth cell, death cell)
         dims = [np.zeros(len(self.e_death), np.int8)]
         births, deaths = [self.vertex_cell(self.v_birth).astype(K.IDX)], [self.e_death]
+        birth_values, death_values = [v_value], [e_value]
         if d == 3:
-            dims.append(np.ones(len(self.m_death), np.int8))
-            births.append(self.m_birth.astype(K.IDX))
-            deaths.append(self.m_death.astype(K.IDX))
+            squares = self.facets[~positive[self.facets]]  # in filtration order
+            self.m_birth = K.middle_pairs(squares, self.pos, n0, n1, n2).astype(K.IDX)
+            self.m_death = squares
+            dims.append(np.ones(len(squares), np.int8))
+            births.append(self.m_birth)
+            deaths.append(self.m_death)
+            birth_values.append(self.value(self.m_birth))
+            death_values.append(self.value(self.m_death))
         dims.append(np.full(len(self.t_death), d - 1, np.int8))
         births.append(self.f_birth)
         deaths.append(self.t_death)
+        birth_values.append(f_value)
+        death_values.append(t_value)
         self.dim = np.concatenate(dims)
         self.birth = np.concatenate(births)
         self.death = np.concatenate(deaths)
-        self.birth_value = self.value(self.birth)
-        self.death_value = self.value(self.death)
+        self.birth_value = np.concatenate(birth_values)
+        self.death_value = np.concatenate(death_values)
         self.persistence = self.birth_value - self.death_value
 
     def coords(self, cells):
@@ -234,14 +234,6 @@ def _top_indices(cx, cells):
     return ((c0 // 2) * (n1 - 1) + c1 // 2) * (n2 - 1) + c2 // 2
 
 
-def _top_cells(cx, compact):
-    """Cell ids of top cells given by compact index (see ``_kernels.top_index``)."""
-    n0, n1, n2 = cx.shape3
-    i, j, k = np.unravel_index(compact, (max(n0 - 1, 1), n1 - 1, n2 - 1))
-    i = 2 * i + (1 if n0 > 1 else 0)
-    return (i * cx.cs[1] + 2 * j + 1) * cx.cs[2] + 2 * k + 1
-
-
 def _order(cx, dim, epsilon, tie, zero=False):
     """Indices of the pairs of `dim` to cancel, in the contract's order.
 
@@ -273,30 +265,20 @@ def _structures(values, epsilon, frame):
     vnext, gparent, groot = cx.primal_state
     failed = K.simplify_primal(cx.v_birth[sel], cx.death[sel], vnext, gparent, groot, n1, n2, cx.cs[1], cx.cs[2])
     uncancelled.append(sel[failed])
-    matched = np.zeros(len(cx.pos), dtype=bool)
-    has = np.flatnonzero(vnext != K.NONE)
-    ends = cx.vertex_cell(has), cx.vertex_cell(vnext[has])
-    matched[ends[0]] = True
-    matched[(ends[0] + ends[1]) // 2] = True
+    eup = np.zeros(0, dtype=K.IDX)
     if d == 3:  # edge-square pairs, ties by death position ascending
         sel = _order(cx, 1, epsilon, lambda i: cx.pos[cx.death[i]], zero=True)
         cell_value = cx.value_by_rank[cx.pos // K.SLOT]
         eup, _, failed = K.simplify_middle(cx.birth[sel], cx.death[sel], cx.persistence[sel], cell_value, n0, n1, n2)
         uncancelled.append(sel[failed])
-        has = eup != K.NONE
-        matched[has] = True
-        matched[eup[has]] = True
     # dimension d-1: likewise, ties by birth position descending
     uncancelled.append(first_dual + np.flatnonzero(cx.dual_failed))
     sel = _order(cx, d - 1, epsilon, lambda i: -cx.pos[cx.birth[i]])
     tdown, tnext, gparent, groot = cx.dual_state
     failed = K.simplify_dual(cx.birth[sel], cx.death[sel], tdown, tnext, gparent, groot, n0, n1, n2)
     uncancelled.append(sel[failed])
-    has = np.flatnonzero(tdown != K.NONE)
-    matched[_top_cells(cx, has)] = True
-    matched[tdown[has]] = True
 
-    critical = np.flatnonzero(~matched)
+    critical = K.critical_cells(vnext, tdown, eup, n0, n1, n2)
     critical = critical[np.argsort(cx.pos[critical], kind="stable")]
 
     # ridges: edges whose pair has persistence above epsilon
@@ -306,15 +288,14 @@ def _structures(values, epsilon, frame):
     ridges, ridge_saliency = _paint_ridges(edges, cx.persistence[kept], vnext, n0, n1, n2)
 
     # basins: the critical top cells are the roots, labelled in filtration order
-    dims = cx.cell_dim[critical]
+    dims = np.zeros(len(critical), dtype=np.int64)
+    for c in np.unravel_index(critical, cx.cs):
+        dims += c & 1
     roots = critical[dims == d]
     root_tops = _top_indices(cx, roots)
     label = _basins(tnext, root_tops, n0, n1, n2)
-    top_persistence = np.zeros(len(tnext))
-    top_persistence[_top_indices(cx, cx.t_death)] = cx.persistence[first_dual:]
-    root_strength = np.concatenate([[np.inf], top_persistence[root_tops]])
-    facets = np.flatnonzero(cx.cell_dim == d - 1)
-    boundaries, boundary_saliency = _paint_boundaries(facets, label, root_strength, bool(frame), n0, n1, n2)
+    root_strength = np.concatenate([[np.inf], cx.top_persistence[root_tops]])
+    boundaries, boundary_saliency = _paint_boundaries(cx.facets, label, root_strength, bool(frame), n0, n1, n2)
 
     fail = np.concatenate(uncancelled)
     return MorseStructures(
