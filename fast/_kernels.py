@@ -103,13 +103,13 @@ def cell_cofacets(cell, cs0, cs1, cs2, out):
 
 
 @njit(cache=True, nogil=True)
-def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx, dims):
+def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx, dims, kw):
     """Cells whose lowest vertex is pixel `v`, in key order; return how many.
 
     On return ``cells[idx[t]]`` is the t-th cell of the lower star in filtration order
     and ``dims[idx[t]]`` its dimension.
-    ``keys[c]`` holds the ranks of cell c's vertices sorted descending, padded with -1
-    (a proper prefix compares smaller).
+    ``keys[c, :kw]`` holds the ranks of cell c's vertices sorted descending, padded with
+    -1 (a proper prefix compares smaller); ``kw`` is the most vertices a cell has.
     """
     i = v // (n1 * n2)
     j = (v // n2) % n1
@@ -139,7 +139,7 @@ def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx, dims):
                             nv += 1
                 if not ok:
                     continue
-                for t in range(nv, 8):
+                for t in range(nv, kw):
                     keys[count, t] = -1
                 for t in range(1, nv):  # insertion sort of the vertex ranks, descending
                     x = keys[count, t]
@@ -158,7 +158,7 @@ def _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx, dims):
         while q >= 0:
             y = idx[q]
             less = False
-            for e in range(8):
+            for e in range(kw):
                 if keys[x, e] != keys[y, e]:
                     less = keys[x, e] < keys[y, e]
                     break
@@ -187,7 +187,7 @@ def cell_positions(rank, n0, n1, n2, d):
     idx = np.empty(SLOT, dtype=np.int64)
     dims = np.empty(SLOT, dtype=np.int64)
     for v in range(n):
-        count = _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx, dims)
+        count = _lower_star(v, rank, n0, n1, n2, cs1, cs2, cells, keys, idx, dims, 1 << d)
         nf = 0
         for t in range(count):
             cell = cells[idx[t]]
