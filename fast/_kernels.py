@@ -35,12 +35,6 @@ def _coords(cell, cs1, cs2):
 
 
 @njit(cache=True, nogil=True)
-def cell_dim(cell, cs1, cs2):
-    c0, c1, c2 = _coords(cell, cs1, cs2)
-    return (c0 & 1) + (c1 & 1) + (c2 & 1)
-
-
-@njit(cache=True, nogil=True)
 def cell_vertices(cell, cs1, cs2, n1, n2, out):
     """Write the pixel linear indices of `cell` into `out`; return how many."""
     c0, c1, c2 = _coords(cell, cs1, cs2)
@@ -702,6 +696,24 @@ def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
         base = 2 * t
         if persistence[t] == 0 and not positive_seen:
             level = cell_value[sigma]
+            # most searches end at once: when no facet of tau but sigma leads on to a
+            # square of this level, the only possible V-path is tau > sigma
+            m = cell_facets(tau, cs1, cs2, fac)
+            direct = 0
+            deeper = False
+            for q in range(m):
+                alpha = fac[q]
+                if alpha == sigma:
+                    direct += 1
+                elif eup[alpha] != NONE and cell_value[eup[alpha]] == level:
+                    deeper = True
+            if not deeper:
+                if direct == 1:
+                    eup[sigma] = tau
+                    sdown[tau] = sigma
+                else:
+                    failed[t] = True
+                continue
         else:
             positive_seen = True
             level = np.nan
