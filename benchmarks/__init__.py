@@ -1,5 +1,7 @@
 """asv benchmarks of dmtloss (``asv run``; see README, section Benchmarks).
 
-``engines`` holds the asv suites; ``compare`` is a plain script that times the fast
-engine against cripser and GUDHI in one process and prints a Markdown table.
+``engines`` and ``loss`` hold the asv suites (the engines against cripser and GUDHI;
+the loss against plain BCE and a small U-Net training step); ``compare`` and
+``compare_loss`` are plain scripts that time the same things in one process and print
+Markdown tables with the ratios.
 """

@@ -5,6 +5,10 @@ asv would call them, at the smallest point of its grid (every image kind and eng
 the smallest sizes); the fast engine's exactness tracker must report 0 disagreeing
 cells, and the JIT warm-up in ``setup`` must leave nothing to compile in the timed
 call. When asv is installed, ``asv check --python=same`` must find no problems.
+
+``benchmarks.loss`` (the DMT-loss suites) is run the same way at its smallest batch,
+1 x 1 x 128^2; topolosses, which ``benchmarks/compare_loss.py`` times when it is
+installed, is not needed.
 """
 
 import importlib
@@ -22,7 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Axes whose every value is exercised; on the others (sizes, epsilon, workers) only the
 # first (smallest) value is.
-ALL_VALUES = {"image", "engine", "shape"}
+ALL_VALUES = {"image", "engine", "shape", "loss"}
 METHOD_PREFIXES = ("time_", "track_")
 
 
@@ -31,6 +35,13 @@ def engines():
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(ROOT))
         yield importlib.import_module("benchmarks.engines")
+
+
+@pytest.fixture(scope="module")
+def loss_benchmarks():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(ROOT))
+        yield importlib.import_module("benchmarks.loss")
 
 
 def suites(module):
@@ -96,6 +107,36 @@ def test_images_are_seeded_and_read_only(engines):
             assert np.array_equal(image, again), "same seed, same image"
             assert not image.flags.writeable
             assert 0 <= image.min() and image.max() <= 1
+
+
+def test_loss_suites_run_at_their_smallest_batch(loss_benchmarks):
+    assert {cls.__name__ for cls in suites(loss_benchmarks)} == {"Loss", "UNetStep"}
+    assert all(cls.params[cls.param_names.index("batch")][0] == "1x128x128"
+               for cls in suites(loss_benchmarks)), "the smallest batch comes first"
+    for cls in suites(loss_benchmarks):
+        methods = sorted(name for name in vars(cls) if name.startswith(METHOD_PREFIXES + ("peakmem_",)))
+        for params in smallest_grid(cls):
+            suite = cls()
+            suite.setup(*params)
+            before = compiled_signatures()
+            for name in methods:
+                getattr(suite, name)(*params)
+            assert compiled_signatures() == before, f"{cls.__name__}{params}: JIT compiled in a timed call"
+    with pytest.raises(NotImplementedError):
+        loss_benchmarks.Loss().setup("bce", "8x256x256", 2)  # workers only matter to DMTLoss
+
+
+def test_loss_inputs_are_seeded_and_realistic(loss_benchmarks):
+    logits = loss_benchmarks.make_logits(2, 64)
+    targets = loss_benchmarks.make_targets(2, 64)
+    assert logits.shape == targets.shape == (2, 1, 64, 64) and logits.dtype == np.float32
+    assert np.array_equal(logits, loss_benchmarks.make_logits.__wrapped__(2, 64))
+    assert not logits.flags.writeable and not targets.flags.writeable
+    assert np.allclose(np.abs(logits).max(axis=(1, 2, 3)), loss_benchmarks.LOGIT_RANGE)
+    assert set(np.unique(targets)) == {0.0, 1.0}
+    assert 0.7 < np.mean((logits > 0) == (targets > 0)) < 0.99, "targets follow the logits, not exactly"
+    # a blurred field, not white noise: neighbours are strongly correlated
+    assert np.corrcoef(logits[0, 0, :, :-1].ravel(), logits[0, 0, :, 1:].ravel())[0, 1] > 0.9
 
 
 def test_compare_helpers(engines):
