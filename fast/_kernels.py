@@ -288,7 +288,8 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
 
     The pairs come out in order of death, which is the cancellation order of the
     zero-persistence ones, so those are cancelled on the spot (:func:`_cancel_primal`).
-    Returns the birth vertex (pixel), death edge (cell) and their values for every
+    Returns the birth vertex (as a pixel and as a cell), death edge (cell) and their
+    values for every
     pair, a flag per cell marking the edges that merge components (negative edges), a
     flag per pair
     marking zero-persistence pairs that could not be cancelled, and the gradient state
@@ -301,6 +302,7 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
     groot = np.arange(n, dtype=IDX)
     vnext = np.full(n, NONE, dtype=IDX)
     births = np.empty(n, dtype=IDX)
+    birth_cells = np.empty(n, dtype=IDX)  # the birth vertices as cells
     deaths = np.empty(n, dtype=IDX)
     birth_value = np.empty(n, dtype=np.float64)
     death_value = np.empty(n, dtype=np.float64)
@@ -358,6 +360,7 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
                 step = cs1 * cs2 if d == n1 * n2 or d == -n1 * n2 else (cs2 if d == n2 or d == -n2 else 1)
                 edge = vc + (step if d > 0 else -step)
                 births[npairs] = v
+                birth_cells[npairs] = vc
                 deaths[npairs] = edge
                 birth_value[npairs] = death_value[npairs] = value_by_rank[r]
                 negative[edge] = True
@@ -376,6 +379,8 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
             step = cs1 * cs2 if d == n1 * n2 or d == -n1 * n2 else (cs2 if d == n2 or d == -n2 else 1)
             edge = vc + (step if d > 0 else -step)
             births[npairs] = young
+            birth_cells[npairs] = (((2 * (young // (n1 * n2))) * cs1 + 2 * ((young // n2) % n1)) * cs2
+                                   + 2 * (young % n2))
             deaths[npairs] = edge
             birth_value[npairs] = value_by_rank[rank[young]]
             death_value[npairs] = value_by_rank[r]
@@ -383,7 +388,8 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
             if birth_value[npairs] == death_value[npairs]:  # zero persistence
                 failed[npairs] = not _cancel_primal(young, v, u, vnext, gparent, groot)
             npairs += 1
-    return (births[:npairs], deaths[:npairs], birth_value[:npairs], death_value[:npairs], negative,
+    return (births[:npairs], birth_cells[:npairs], deaths[:npairs], birth_value[:npairs],
+            death_value[:npairs], negative,
             failed[:npairs], vnext, gparent, groot)
 
 

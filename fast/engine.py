@@ -101,13 +101,13 @@ class _Complex:
         n0, n1, n2 = self.shape3
         d = self.ndim
         # each pass also cancels its zero-persistence pairs and keeps the gradient state
-        (self.v_birth, self.e_death, v_value, e_value, negative, self.primal_failed,
+        (self.v_birth, v_cells, self.e_death, v_value, e_value, negative, self.primal_failed,
          *self.primal_state) = K.primal_pairs(self.order, self.rank, self.value_by_rank, n0, n1, n2)
         (self.f_birth, self.t_death, f_value, t_value, self.top_persistence, positive,
          self.dual_failed, *self.dual_state) = K.dual_pairs(self.facets, self.pos, self.value_by_rank, n0, n1, n2)
         # all pairs, zero persistence included, by dimension: (dim, birth cell, death cell)
         dims = [np.zeros(len(self.e_death), np.int8)]
-        births, deaths = [self.vertex_cell(self.v_birth).astype(K.IDX)], [self.e_death]
+        births, deaths = [v_cells], [self.e_death]
         birth_values, death_values = [v_value], [e_value]
         if d == 3:
             squares = self.facets[~positive[self.facets]]  # in filtration order
