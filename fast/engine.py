@@ -26,9 +26,9 @@ Algorithm
 Everything but step 4 and the 3-D cancellations is O(n log n) (the sort) plus
 near-linear union-finds. Per-cell arrays are int32, so an image may have at most
 79.5 million pixels. Peak memory, measured as the growth of the process's maximum
-resident set on smooth random maps: about 285 bytes per pixel in 2-D (1024^2) and
-580 bytes per voxel in 3-D (64^3); the per-pair arrays of all dimensions, zero
-persistence included, are the largest part.
+resident set (``benchmarks/compare.py``): about 250-300 bytes per pixel in 2-D (512^2
+and 1024^2) and about 600 bytes per voxel in 3-D (64^3); the per-pair arrays of all
+dimensions, zero persistence included, are the largest part.
 
 References
 ----------
@@ -73,7 +73,6 @@ class _Complex:
     """Ranks, positions and persistence pairs of one image (internal)."""
 
     def __init__(self, values):
-        self.values = values
         self.ndim = values.ndim
         self.shape3 = (1,) * (3 - values.ndim) + values.shape
         n0, n1, n2 = self.shape3
@@ -177,7 +176,7 @@ def _paint_ridges(edges, strength, vnext, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True)
-def _basins(tnext, roots, n0, n1, n2):
+def _basins(tnext, roots):
     """Label each top cell (compact index) with the basin it flows to (0 = OUTSIDE).
 
     ``tnext[t]`` is the top cell (or OUTSIDE, index ``tnext.size``) that t flows to
@@ -280,6 +279,7 @@ def _structures(values, epsilon, frame):
 
     critical = K.critical_cells(vnext, tdown, eup, n0, n1, n2)
     critical = critical[np.argsort(cx.pos[critical], kind="stable")]
+    critical_coords = cx.coords(critical)
 
     # ridges: edges whose pair has persistence above epsilon
     kept = np.flatnonzero((cx.dim <= 1) & (cx.persistence > epsilon))
@@ -288,12 +288,9 @@ def _structures(values, epsilon, frame):
     ridges, ridge_saliency = _paint_ridges(edges, cx.persistence[kept], vnext, n0, n1, n2)
 
     # basins: the critical top cells are the roots, labelled in filtration order
-    dims = np.zeros(len(critical), dtype=np.int64)
-    for c in np.unravel_index(critical, cx.cs):
-        dims += c & 1
-    roots = critical[dims == d]
+    roots = critical[(critical_coords & 1).sum(axis=1) == d]
     root_tops = _top_indices(cx, roots)
-    label = _basins(tnext, root_tops, n0, n1, n2)
+    label = _basins(tnext, root_tops)
     root_strength = np.concatenate([[np.inf], cx.top_persistence[root_tops]])
     boundaries, boundary_saliency = _paint_boundaries(cx.facets, label, root_strength, bool(frame), n0, n1, n2)
 
@@ -302,7 +299,7 @@ def _structures(values, epsilon, frame):
         epsilon=epsilon,
         frame=bool(frame),
         pairs=cx.positive_pairs(),
-        critical=cx.coords(critical),
+        critical=critical_coords,
         uncancelled=PersistencePairs(
             dim=cx.dim[fail], birth=cx.coords(cx.birth[fail]), death=cx.coords(cx.death[fail]),
             birth_value=cx.birth_value[fail], death_value=cx.death_value[fail]),

@@ -20,6 +20,19 @@ _EXACT_INT = 2**53
 STRUCTURES = ("ridges", "boundaries", "sheets")
 
 
+def _real_array(value, name):
+    """``np.asarray(value)`` if it is an array of bools, ints or floats; else TypeError."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(value).__name__}")
+    try:
+        array = np.asarray(value)
+    except Exception as err:  # ragged nested lists and other non-arrays
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(value).__name__}") from err
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must be an array of real numbers; got dtype {array.dtype}")
+    return array
+
+
 def as_likelihood(likelihood, name="likelihood"):
     """Return `likelihood` as a new C-contiguous float64 array, after checking it.
 
@@ -54,15 +67,8 @@ def as_likelihood(likelihood, name="likelihood"):
     ...
     ValueError: `likelihood` must be 2-D or 3-D; got shape (2,)
     """
-    if isinstance(likelihood, (str, bytes)):
-        raise TypeError(f"`{name}` must be an array of real numbers; got {type(likelihood).__name__}")
-    try:
-        array = np.asarray(likelihood)
-    except Exception as err:  # ragged nested lists and other non-arrays
-        raise TypeError(f"`{name}` must be an array of real numbers; got {type(likelihood).__name__}") from err
+    array = _real_array(likelihood, name)
     kind = array.dtype.kind
-    if kind not in "biuf":
-        raise TypeError(f"`{name}` must be an array of real numbers; got dtype {array.dtype}")
     if array.ndim not in (2, 3):
         raise ValueError(f"`{name}` must be 2-D or 3-D; got shape {array.shape}")
     if min(array.shape) < 2:
@@ -201,14 +207,7 @@ def as_batch(likelihoods, name="likelihoods"):
     >>> [x.shape for x in as_batch(np.zeros((2, 3, 4)))]
     [(3, 4), (3, 4)]
     """
-    if isinstance(likelihoods, (str, bytes)):
-        raise TypeError(f"`{name}` must be an array of real numbers; got {type(likelihoods).__name__}")
-    try:
-        array = np.asarray(likelihoods)
-    except Exception as err:
-        raise TypeError(f"`{name}` must be an array of real numbers; got {type(likelihoods).__name__}") from err
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"`{name}` must be an array of real numbers; got dtype {array.dtype}")
+    array = _real_array(likelihoods, name)
     if array.ndim not in (3, 4):
         raise ValueError(f"`{name}` must be a batch of 2-D or 3-D images, shape (B, M, N[, P]); got shape {array.shape}")
     if array.shape[0] == 0:
