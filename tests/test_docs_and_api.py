@@ -14,16 +14,17 @@ import numpy as np
 import pytest
 
 import dmtloss
+import dmtloss.data
 import dmtloss.fast
 import dmtloss.reference
 
 
 def _modules():
     names = ["dmtloss"]
-    for package in (dmtloss, dmtloss.reference, dmtloss.fast):
+    for package in (dmtloss, dmtloss.data, dmtloss.reference, dmtloss.fast):
         names += [package.__name__ + "." + m.name for m in pkgutil.iter_modules(package.__path__)
                   if m.name != "__main__"]
-    return sorted(set(names) | {"dmtloss.reference", "dmtloss.fast"})
+    return sorted(set(names) | {"dmtloss.data", "dmtloss.reference", "dmtloss.fast"})
 
 
 MODULES = _modules()
