@@ -72,57 +72,156 @@ def _parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND",
                                      parser_class=_Parser)
-    demo = commands.add_parser(
-        "demo",
-        help="compute the structures of a synthetic membrane map and draw them",
-        description="Draw a synthetic likelihood map of cell membranes with weak spots, "
-                    "compute its discrete Morse structures, print "
-                    "a summary and write a figure of every step. Needs no data.",
+    explain = commands.add_parser(
+        "explain",
+        help="a teaching figure: from a likelihood map to its loss mask, step by step",
+        description="Compute the discrete Morse structures of a likelihood map, print a "
+                    "summary and write a figure of every step: the likelihood, the critical "
+                    "cells, the persistence diagram with the epsilon line, the ridges and "
+                    "boundaries, the loss mask and the basins. Without IMAGE, a synthetic "
+                    "map of cell membranes with weak walls, whose ground truth is known.",
     )
-    demo.add_argument("--epsilon", type=_nonnegative_float, default=0.2, metavar="E",
+    explain.add_argument("image", nargs="?", default=None, metavar="IMAGE",
+                         help="a 2-D likelihood map (.npy, .tif, .png, ...; high on the "
+                              "structures; 8/16-bit images are scaled to [0, 1]); "
+                              "default: the synthetic map below")
+    explain.add_argument("--target", default=None, metavar="PATH",
+                         help="ground truth of IMAGE (non-zero = structure) to compare the mask with")
+    explain.add_argument("--invert", action="store_true",
+                         help="use 1 - IMAGE (for images whose structures are dark, like raw EM)")
+    explain.add_argument("--epsilon", type=_nonnegative_float, default=0.2, metavar="E",
                       help="persistence threshold >= 0: pairs at or below it are cancelled "
                            "(default: %(default)s)")
-    demo.add_argument("--size", type=_bounded_int(8, _MAX_SIZE), default=48, metavar="N",
+    explain.add_argument("--size", type=_bounded_int(8, _MAX_SIZE), default=48, metavar="N",
                       help=f"side of the square image in pixels, 8 to {_MAX_SIZE} "
                            "(default: %(default)s)")
-    demo.add_argument("--seed", type=_bounded_int(0), default=0, metavar="S",
-                      help="seed of the synthetic map, >= 0 (default: %(default)s)")
-    demo.add_argument("--cells", type=_bounded_int(2), default=None, metavar="C",
-                      help="number of cells (default: one per 16 x 16 pixels, 9 at size 48)")
-    demo.add_argument("--gaps", type=_bounded_int(0), default=3, metavar="G",
-                      help="number of weakened walls (default: %(default)s)")
-    demo.add_argument("--noise", type=_nonnegative_float, default=0.15, metavar="SIGMA",
-                      help="noise level of the map, >= 0 (default: %(default)s)")
-    demo.add_argument("--engine", choices=("fast", "reference"), default="fast",
+    explain.add_argument("--seed", type=_bounded_int(0), default=0, metavar="S",
+                      help="synthetic map: seed, >= 0 (default: %(default)s)")
+    explain.add_argument("--cells", type=_bounded_int(2), default=None, metavar="C",
+                      help="synthetic map: number of cells (default: one per 16 x 16 pixels, 9 at size 48)")
+    explain.add_argument("--gaps", type=_bounded_int(0), default=3, metavar="G",
+                      help="synthetic map: number of weakened walls (default: %(default)s)")
+    explain.add_argument("--noise", type=_nonnegative_float, default=0.15, metavar="SIGMA",
+                      help="synthetic map: noise level, >= 0 (default: %(default)s)")
+    explain.add_argument("--engine", choices=("fast", "reference"), default="fast",
                       help="which engine computes the structures; both give the same answer "
                            "(default: %(default)s)")
-    demo.add_argument("--output", "-o", default="dmtloss-demo.png", metavar="PATH",
+    explain.add_argument("--output", "-o", default="dmtloss-explain.png", metavar="PATH",
                       help="where to write the figure; .png, .pdf or .svg "
                            "(default: %(default)s)")
-    demo.set_defaults(run=_demo)
+    explain.set_defaults(run=_explain)
+
+    structures = commands.add_parser(
+        "structures",
+        help="the loss mask of a likelihood map, as a mask file and an overlay figure",
+        description="Compute the discrete Morse structures of a 2-D or 3-D likelihood map "
+                    "and write the mask (PNG in 2-D, TIFF stack in 3-D) and, in 2-D, an "
+                    "overlay of the ridges and boundaries on the map.",
+    )
+    structures.add_argument("image", metavar="IMAGE",
+                            help="a likelihood map (.npy, .tif stack, .png, ...; high on the "
+                                 "structures; 8/16-bit images are scaled to [0, 1])")
+    structures.add_argument("--epsilon", type=_nonnegative_float, default=0.2, metavar="E",
+                            help="persistence threshold >= 0 (default: %(default)s)")
+    structures.add_argument("--structures", default=None, metavar="NAMES",
+                            help="comma-separated: ridges, boundaries (and sheets with the "
+                                 "reference engine); default: ridges in 2-D, ridges and "
+                                 "boundaries in 3-D")
+    structures.add_argument("--frame", action="store_true",
+                            help="count the image frame as a boundary where it closes a basin")
+    structures.add_argument("--invert", action="store_true",
+                            help="use 1 - IMAGE (for images whose structures are dark)")
+    structures.add_argument("--engine", choices=("fast", "reference"), default="fast",
+                            help="which engine computes the structures (default: %(default)s)")
+    structures.add_argument("--output-dir", "-o", default=".", metavar="DIR",
+                            help="where to write IMAGE-STEM-mask.png (.tif in 3-D) and "
+                                 "IMAGE-STEM-overlay.png (default: the current directory)")
+    structures.set_defaults(run=_structures)
     return parser
 
 
-# -- demo --------------------------------------------------------------------------------
+# -- reading and writing --------------------------------------------------------------------
 
-def _check_output(text):
-    """Fail early, before any computation, on a path the figure cannot be written to."""
+def _check_output(text, option="--output"):
+    """Fail early, before any computation, on a path a figure cannot be written to."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     path = pathlib.Path(text)
     if path.is_dir():
-        raise _Failure(f"argument --output: {text!r} is a directory; give a file name")
+        raise _Failure(f"argument {option}: {text!r} is a directory; give a file name")
     formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
     if path.suffix.lower().lstrip(".") not in formats:
-        raise _Failure(f"argument --output: cannot write a {path.suffix or 'suffix-less'} "
+        raise _Failure(f"argument {option}: cannot write a {path.suffix or 'suffix-less'} "
                        f"file; use .png, .pdf or .svg; got {text!r}")
+    _check_writable(path, option)
+    return path
+
+
+def _check_writable(path, option):
     parent = path.parent
     if not parent.is_dir():
-        raise _Failure(f"argument --output: {str(parent)!r} is not a directory")
+        raise _Failure(f"argument {option}: {str(parent)!r} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise _Failure(f"argument --output: cannot write to {text!r}: permission denied")
-    return path
+        raise _Failure(f"argument {option}: cannot write to {str(path)!r}: permission denied")
+
+
+_MAX_READ_PIXELS = 2 ** 28
+
+
+def _read_map(text, option, *, invert=False):
+    """A likelihood map from a file: .npy, .tif/.tiff (2-D or a 3-D stack), or any image
+    Pillow reads (colour is converted to grey). Integers are scaled to [0, 1] by their
+    type's maximum, bool to {0, 1}; floats are taken as they are."""
+    import numpy as np
+
+    path = pathlib.Path(text)
+    if not path.is_file():
+        raise _Failure(f"argument {option}: no such file: {text!r}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+            if array.size > _MAX_READ_PIXELS:
+                raise _Failure(f"argument {option}: {text!r} has {array.size} values; at most "
+                               f"{_MAX_READ_PIXELS}")
+            array = np.array(array)
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+            with tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                if int(np.prod(series.shape)) > _MAX_READ_PIXELS:
+                    raise _Failure(f"argument {option}: {text!r} has shape {series.shape}; at most "
+                                   f"{_MAX_READ_PIXELS} values")
+                array = series.asarray()
+        else:
+            from PIL import Image
+            with Image.open(path) as image:
+                if image.width * image.height > _MAX_READ_PIXELS:
+                    raise _Failure(f"argument {option}: {text!r} is {image.width} x {image.height}")
+                if image.mode not in ("1", "L", "I;16", "I", "F"):
+                    image = image.convert("L")
+                array = np.array(image)
+    except _Failure:
+        raise
+    except Exception as err:  # corrupt or truncated files: any reader error, in one line
+        raise _Failure(f"argument {option}: cannot read {text!r}: {err}") from None
+    if array.dtype == np.bool_:
+        array = array.astype(np.float64)
+    elif np.issubdtype(array.dtype, np.integer):
+        array = array.astype(np.float64) / np.iinfo(array.dtype).max
+    elif not np.issubdtype(array.dtype, np.floating):
+        raise _Failure(f"argument {option}: {text!r} holds {array.dtype} values; expected numbers")
+    array = np.squeeze(np.asarray(array, dtype=np.float64))
+    if array.ndim == 3 and array.shape[-1] in (3, 4) and suffix in (".tif", ".tiff", ".npy"):
+        raise _Failure(f"argument {option}: {text!r} looks like a colour image {array.shape}; "
+                       "give one channel")
+    if array.ndim not in (2, 3) or min(array.shape) < 2:
+        raise _Failure(f"argument {option}: {text!r} must be a 2-D image or a 3-D stack with "
+                       f"sides >= 2; got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise _Failure(f"argument {option}: {text!r} holds NaN or infinite values")
+    return 1.0 - array if invert else array
 
 
 def _count(n, one, many):
@@ -133,21 +232,34 @@ def _percent(part, whole):
     return f"{100.0 * part / whole:.0f}%" if whole else "n/a"
 
 
-def _demo(args, out):
-    start = time.perf_counter()
-    import numpy as np
-    from scipy import ndimage
-
-    from . import plotting, synthetic
-
-    if args.engine == "reference":
+def _engine_module(name):
+    if name == "reference":
         from . import reference as engine
-        if args.size > _MAX_SIZE_REFERENCE:
-            raise _Failure(f"argument --size: at most {_MAX_SIZE_REFERENCE} with --engine reference "
-                           f"(plain Python); got {args.size}")
     else:
         from . import fast as engine
-    path = _check_output(args.output)
+    # the fast engine's kernels compile on the first call on a machine (then load from
+    # numba's cache): do it on a tiny image, so the time measured after is the engine's own
+    engine.morse_structures([[0.0, 0.0], [0.0, 0.0]])
+    return engine
+
+
+def _printer(out, rows):
+    width = max(len(name) for name, _ in rows) if rows else 10
+
+    def show(name, text):
+        print(f"{name:<{width}}  {text}", file=out, flush=True)
+
+    return show
+
+
+# -- explain ---------------------------------------------------------------------------------
+
+def _synthetic_map(args):
+    from . import synthetic
+
+    if args.engine == "reference" and args.size > _MAX_SIZE_REFERENCE:
+        raise _Failure(f"argument --size: at most {_MAX_SIZE_REFERENCE} with --engine reference "
+                       f"(plain Python); got {args.size}")
     shape = (args.size, args.size)
     most = args.size ** 2 // 16  # the limit of synthetic.membrane_likelihood
     cells = args.cells if args.cells is not None else min(most, max(2, round(args.size ** 2 / 256)))
@@ -158,10 +270,41 @@ def _demo(args, out):
                                                noise=args.noise, seed=args.seed)
     walls = synthetic.membrane_walls(shape, cells=cells, seed=args.seed)
     gaps = synthetic.membrane_gaps(shape, cells=cells, gap_count=args.gaps, seed=args.seed)
+    description = (f"{args.size} x {args.size} synthetic membranes ({cells} cells, "
+                   f"{{gaps}} weak walls, noise {args.noise:g}, seed {args.seed})")
+    return likelihood, walls, gaps, description
 
-    # the fast engine's kernels compile on the first call on a machine (then load from
-    # numba's cache): do it on a tiny image, so the time below is the engine's own
-    engine.morse_structures(np.zeros((2, 2)))
+
+def _explain(args, out):
+    start = time.perf_counter()
+    import numpy as np
+    from scipy import ndimage
+
+    from . import plotting
+
+    path = _check_output(args.output)
+    if args.image is None:
+        if args.target is not None or args.invert:
+            raise _Failure("arguments --target and --invert need an IMAGE")
+        likelihood, walls, gaps, description = _synthetic_map(args)
+    else:
+        likelihood = _read_map(args.image, "IMAGE", invert=args.invert)
+        if likelihood.ndim != 2:
+            raise _Failure(f"argument IMAGE: the figure needs a 2-D map; got shape {likelihood.shape} "
+                           "(use 'dmtloss structures' for 3-D stacks)")
+        limit = _MAX_SIZE_REFERENCE if args.engine == "reference" else _MAX_SIZE
+        if max(likelihood.shape) > limit:
+            raise _Failure(f"argument IMAGE: sides of at most {limit} px with --engine {args.engine} "
+                           f"(a figure shows nothing finer); got shape {likelihood.shape}")
+        walls = None
+        if args.target is not None:
+            walls = _read_map(args.target, "--target") != 0
+            if walls.shape != likelihood.shape:
+                raise _Failure(f"argument --target: must have IMAGE's shape {likelihood.shape}; "
+                               f"got {walls.shape}")
+        gaps, description = None, f"{args.image} ({likelihood.shape[0]} x {likelihood.shape[1]})"
+
+    engine = _engine_module(args.engine)
     tick = time.perf_counter()
     structures = engine.morse_structures(likelihood, epsilon=args.epsilon)
     engine_time = time.perf_counter() - tick
@@ -172,17 +315,16 @@ def _demo(args, out):
     cell_dims = np.bincount((structures.critical % 2).sum(axis=1), minlength=3)
     mask = structures.mask()
     n_pixels = likelihood.size
-    gap_labels, n_gaps = ndimage.label(gaps)
-    gaps_reached = len(np.unique(gap_labels[mask & gaps]))
 
     def px(array, note=""):
         return f"{int(array.sum())} px ({_percent(array.sum(), n_pixels)} of the image{note})"
 
-    on_walls = int((mask & walls).sum())
-    near_mask = walls & ndimage.binary_dilation(mask)  # 4-neighbours of the mask, and itself
-    rows = [
-        ("image", f"{args.size} x {args.size} synthetic membranes ({cells} cells, {n_gaps} weak "
-                  f"walls, noise {args.noise:g}, seed {args.seed})"),
+    rows = []
+    if gaps is not None:
+        gap_labels, n_gaps = ndimage.label(gaps)
+        description = description.format(gaps=n_gaps)
+    rows += [
+        ("image", description),
         ("epsilon", f"{args.epsilon:g}"),
         ("pairs > epsilon", f"H0: {int((kept & (pairs.dim == 0)).sum())} (components), "
                             f"H1: {int((kept & (pairs.dim == 1)).sum())} (loops), "
@@ -194,26 +336,30 @@ def _demo(args, out):
         ("ridges", px(structures.ridges)),
         ("boundaries", px(structures.boundaries)),
         ("loss mask", px(mask, ": the ridges")),
-        ("true walls", f"{int(walls.sum())} px, 2-3 px thick: {_percent(on_walls, walls.sum())} under "
-                       f"the mask, {_percent(near_mask.sum(), walls.sum())} within 1 px of it"),
-        ("on the walls", f"{_percent(on_walls, mask.sum())} of the mask"),
-        ("weak walls", f"{gaps_reached} of {n_gaps} touched by the mask "
-                       f"({_percent((mask & gaps).sum(), gaps.sum())} of their {int(gaps.sum())} px)"),
     ]
-
-    width = max(len(name) for name, _ in rows)
-
-    def show(name, text):
-        print(f"{name:<{width}}  {text}", file=out, flush=True)
-
+    if walls is not None:
+        on_walls = int((mask & walls).sum())
+        near_mask = walls & ndimage.binary_dilation(mask)  # 4-neighbours of the mask, and itself
+        what = "true walls" if gaps is not None else "target"
+        rows += [(what, f"{int(walls.sum())} px: {_percent(on_walls, walls.sum())} under the mask, "
+                        f"{_percent(near_mask.sum(), walls.sum())} within 1 px of it"),
+                 ("on the target" if gaps is None else "on the walls",
+                  f"{_percent(on_walls, mask.sum())} of the mask")]
+    if gaps is not None:
+        gaps_reached = len(np.unique(gap_labels[mask & gaps]))
+        rows.append(("weak walls", f"{gaps_reached} of {n_gaps} touched by the mask "
+                                   f"({_percent((mask & gaps).sum(), gaps.sum())} of their "
+                                   f"{int(gaps.sum())} px)"))
+    show = _printer(out, rows + [("time", "")])
     for name, text in rows:
         show(name, text)
     tick = time.perf_counter()
+    title = (f"synthetic membranes, seed {args.seed}" if args.image is None
+             else pathlib.Path(args.image).name)
     try:
         plotting.explain_figure(likelihood, structures, path, target=walls, highlight=gaps,
                                 highlight_label="weak walls",
-                                title=f"dmtloss demo: synthetic membranes, seed {args.seed}, "
-                                      f"$\\varepsilon$ = {args.epsilon:g}")
+                                title=f"{title}, $\\varepsilon$ = {args.epsilon:g}")
     except OSError as err:
         raise _Failure(f"cannot write {str(path)!r}: {err.strerror or err}") from None
     end = time.perf_counter()
@@ -223,6 +369,97 @@ def _demo(args, out):
                  "and numba kernels (compiled on a machine's first run, then cached)")
     show("figure", str(path))
     return 0
+
+
+# -- structures ------------------------------------------------------------------------------
+
+def _structures(args, out):
+    import numpy as np
+
+    from .reference._validation import as_structures
+
+    likelihood = _read_map(args.image, "IMAGE", invert=args.invert)
+    try:
+        names = as_structures(args.structures.split(",") if args.structures else None, likelihood.ndim)
+    except (TypeError, ValueError) as err:
+        raise _Failure(f"argument --structures: {err}") from None
+    if args.engine == "reference" and likelihood.size > _MAX_SIZE_REFERENCE ** 2:
+        raise _Failure(f"argument IMAGE: at most {_MAX_SIZE_REFERENCE ** 2} pixels with --engine "
+                       f"reference (plain Python); got shape {likelihood.shape}")
+    if args.engine == "fast" and "sheets" in names:
+        raise _Failure("argument --structures: sheets are computed by --engine reference only")
+    stem = pathlib.Path(args.image).stem
+    directory = pathlib.Path(args.output_dir)
+    if not directory.is_dir():
+        raise _Failure(f"argument --output-dir: {args.output_dir!r} is not a directory")
+    three_d = likelihood.ndim == 3
+    mask_path = directory / f"{stem}-mask.{'tif' if three_d else 'png'}"
+    _check_writable(mask_path, "--output-dir")
+    overlay_path = None
+    if not three_d:
+        overlay_path = _check_output(str(directory / f"{stem}-overlay.png"), "--output-dir")
+
+    engine = _engine_module(args.engine)
+    tick = time.perf_counter()
+    structures = engine.morse_structures(likelihood, epsilon=args.epsilon, frame=args.frame)
+    seconds = time.perf_counter() - tick
+    mask = structures.mask(names)
+    rows = [("image", f"{args.image}, shape {' x '.join(map(str, likelihood.shape))}"
+                      + (", inverted" if args.invert else "")),
+            ("epsilon", f"{args.epsilon:g}" + (", frame closed" if args.frame else "")),
+            *((name, f"{int(getattr(structures, name).sum())} px") for name in names),
+            ("mask", f"{int(mask.sum())} px ({_percent(mask.sum(), mask.size)} of the image)"),
+            ("time", f"{seconds:.2f} s ({args.engine} engine)")]
+    show = _printer(out, rows + [("overlay", "")])
+    for name, text in rows:
+        show(name, text)
+    try:
+        _write_mask(mask_path, mask)
+        if overlay_path is not None:
+            _write_overlay(overlay_path, likelihood, structures, names)
+    except OSError as err:
+        raise _Failure(f"cannot write to {str(directory)!r}: {err.strerror or err}") from None
+    show("mask", str(mask_path))
+    if overlay_path is not None:
+        show("overlay", str(overlay_path))
+    return 0
+
+
+def _atomic(path, write):
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_mask(path, mask):
+    import numpy as np
+
+    if mask.ndim == 3:
+        import tifffile
+        _atomic(path, lambda tmp: tifffile.imwrite(tmp, mask.astype(np.uint8) * 255))
+    else:
+        from PIL import Image
+        _atomic(path, lambda tmp: Image.fromarray(mask.astype(np.uint8) * 255).save(tmp, format="PNG"))
+
+
+def _write_overlay(path, likelihood, structures, names):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from . import plotting
+
+    height, width = likelihood.shape
+    scale = 6.0 / max(height, width)
+    fig = Figure(figsize=(max(2.0, width * scale), max(2.0, height * scale) + 0.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    with plotting._rc_context():
+        ax = fig.subplots()
+        plotting.plot_structures(likelihood, structures, ax=ax,
+                                 title=f"loss mask: {' + '.join(names)}, $\\varepsilon$ = {structures.epsilon:g}")
+        _atomic(path, lambda tmp: fig.savefig(tmp, dpi=200, format="png", facecolor="white"))
 
 
 # -- entry point ---------------------------------------------------------------------------

@@ -40,9 +40,9 @@ def _one_line_error(err, *words):
     return lines[0]
 
 
-def test_demo_writes_a_png_and_a_truthful_summary(tmp_path, capsys):
+def test_explain_writes_a_png_and_a_truthful_summary(tmp_path, capsys):
     out = tmp_path / "small.png"
-    status = main(["demo", "--size", "20", "--seed", "1", "--epsilon", "0.1", "--output", str(out)])
+    status = main(["explain", "--size", "20", "--seed", "1", "--epsilon", "0.1", "--output", str(out)])
     printed, err = capsys.readouterr()
     assert status == 0, err
     assert err == ""
@@ -69,25 +69,25 @@ def test_demo_writes_a_png_and_a_truthful_summary(tmp_path, capsys):
         f"H1: {int((kept & (s.pairs.dim == 1)).sum())} (loops), + 1 essential")
 
 
-def test_demo_with_no_options_writes_the_default_file(tmp_path, monkeypatch, capsys):
+def test_explain_with_no_options_writes_the_default_file(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["demo"]) == 0
+    assert main(["explain"]) == 0
     rows = _summary(capsys.readouterr().out)
     assert rows["image"].startswith("48 x 48 synthetic membranes (9 cells, 3 weak walls")
     assert rows["epsilon"] == "0.2"
-    assert rows["figure"] == "dmtloss-demo.png"
-    _png_size(tmp_path / "dmtloss-demo.png")
+    assert rows["figure"] == "dmtloss-explain.png"
+    _png_size(tmp_path / "dmtloss-explain.png")
 
 
 def test_help_exits_0(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: dmtloss")
-    assert "demo" in out
+    assert "explain" in out
 
 
-def test_demo_help_lists_its_options(capsys):
-    assert main(["demo", "--help"]) == 0
+def test_explain_help_lists_its_options(capsys):
+    assert main(["explain", "--help"]) == 0
     out = capsys.readouterr().out
     for option in ("--epsilon", "--size", "--seed", "--output"):
         assert option in out
@@ -101,18 +101,18 @@ def test_version(capsys):
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["demo", "--epsilon", "-1"], ["--epsilon", ">= 0", "-1"]),
-        (["demo", "--epsilon", "nan"], ["--epsilon"]),
-        (["demo", "--epsilon", "abc"], ["--epsilon", "must be a number"]),
-        (["demo", "--size", "3"], ["--size", "from 8 to"]),
-        (["demo", "--size", "4.5"], ["--size", "integer"]),
-        (["demo", "--size", "100000"], ["--size"]),
-        (["demo", "--seed", "-1"], ["--seed", ">= 0"]),
-        (["demo", "--noise", "-0.5"], ["--noise"]),
-        (["demo", "--cells", "1"], ["--cells"]),
-        (["demo", "--cells", "500"], ["--cells", "from 2 to 144"]),
-        (["demo", "--gaps", "-1"], ["--gaps"]),
-        (["demo", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["explain", "--epsilon", "-1"], ["--epsilon", ">= 0", "-1"]),
+        (["explain", "--epsilon", "nan"], ["--epsilon"]),
+        (["explain", "--epsilon", "abc"], ["--epsilon", "must be a number"]),
+        (["explain", "--size", "3"], ["--size", "from 8 to"]),
+        (["explain", "--size", "4.5"], ["--size", "integer"]),
+        (["explain", "--size", "100000"], ["--size"]),
+        (["explain", "--seed", "-1"], ["--seed", ">= 0"]),
+        (["explain", "--noise", "-0.5"], ["--noise"]),
+        (["explain", "--cells", "1"], ["--cells"]),
+        (["explain", "--cells", "500"], ["--cells", "from 2 to 144"]),
+        (["explain", "--gaps", "-1"], ["--gaps"]),
+        (["explain", "--bogus"], ["unrecognized arguments: --bogus"]),
         (["frobnicate"], ["invalid choice", "frobnicate"]),
         ([], ["choose a command"]),
     ],
@@ -136,13 +136,13 @@ def test_bad_options_print_one_line_and_return_2(argv, words, capsys, tmp_path, 
 )
 def test_unwritable_output_returns_2(output, words, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--size", "12", "--output", output]) == 2
+    assert main(["explain", "--size", "12", "--output", output]) == 2
     _one_line_error(capsys.readouterr().err, *words)
 
 
 def test_output_under_a_file_returns_2(capsys, tmp_path):
     (tmp_path / "file").write_text("x")
-    assert main(["demo", "--size", "12", "--output", str(tmp_path / "file" / "demo.png")]) == 2
+    assert main(["explain", "--size", "12", "--output", str(tmp_path / "file" / "demo.png")]) == 2
     _one_line_error(capsys.readouterr().err, "--output")
 
 
@@ -151,17 +151,17 @@ def test_write_failure_returns_2(capsys, tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(plotting, "explain_figure", denied)
-    assert main(["demo", "--size", "12", "--output", str(tmp_path / "demo.png")]) == 2
+    assert main(["explain", "--size", "12", "--output", str(tmp_path / "demo.png")]) == 2
     line = _one_line_error(capsys.readouterr().err, "cannot write", "demo.png", "Permission denied")
-    assert line.startswith("dmtloss demo: error:")
+    assert line.startswith("dmtloss explain: error:")
 
 
 def test_interrupt_returns_130(capsys, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_demo", interrupted)
-    assert main(["demo", "--output", str(tmp_path / "demo.png")]) == 130
+    monkeypatch.setattr(cli, "_explain", interrupted)
+    assert main(["explain", "--output", str(tmp_path / "demo.png")]) == 130
     _one_line_error(capsys.readouterr().err, "interrupted")
 
 
@@ -173,7 +173,7 @@ def test_python_dash_m(tmp_path):
 
 
 def test_python_dash_m_error_has_no_traceback(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "dmtloss", "demo", "--epsilon", "-1"],
+    run = subprocess.run([sys.executable, "-m", "dmtloss", "explain", "--epsilon", "-1"],
                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert run.returncode == 2
     _one_line_error(run.stderr, "--epsilon")
