@@ -32,7 +32,7 @@ from scipy import ndimage
 from dmtloss.reference._validation import as_choice
 
 __all__ = ["pixel_accuracy", "dice", "adapted_rand_score", "variation_of_information", "region_labels",
-           "betti_numbers", "betti_error", "hole_errors", "cell_count_error", "summarize"]
+           "betti_numbers", "betti_error", "hole_errors", "cell_count_error", "image_metrics", "summarize"]
 
 _REGIONS = ("background", "foreground", "labels")
 #: Default patch side of the Betti error, by dimension: the paper's 64 x 64 in 2-D; the
@@ -502,6 +502,67 @@ def cell_count_error(prediction, target, regions="background"):
     return int(len(np.unique(pred_labels[pred_labels > 0])) - len(np.unique(true_labels[true_labels > 0])))
 
 
+def image_metrics(predictions, targets, *, regions="background", patch_size=None, n_patches=100, seed=0):
+    """Every metric of every image: the rows :func:`summarize` averages.
+
+    Keep the rows to compare two methods image by image (a paired comparison is far
+    more sensitive than two means and standard deviations).
+
+    Parameters
+    ----------
+    predictions, targets : sequence of (M, N[, P]) array_like of {0, 1}
+        Binary images, paired; a pair shares its shape, images may differ.
+    regions : {"background", "foreground"}, optional
+        Region labelling for ARI, VOI and cell counts (:func:`region_labels`).
+    patch_size, n_patches, seed : optional
+        Patches of the Betti error, as in :func:`betti_error` (the same seed for each
+        image).
+
+    Returns
+    -------
+    rows : list of dict of str to float
+        One dict per image with the keys listed in :func:`summarize`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On invalid images, a pair of different shapes, or sequences of different lengths.
+
+    Examples
+    --------
+    >>> walls = np.zeros((5, 5), int); walls[2] = 1
+    >>> broken = walls.copy(); broken[2, 2] = 0
+    >>> [row["cell_count_error"] for row in image_metrics([walls, broken], [walls, walls], n_patches=4)]
+    [0, -1]
+    """
+    regions = as_choice(regions, _REGIONS[:2], "regions")
+    predictions, targets = list(predictions), list(targets)
+    if len(predictions) != len(targets):
+        raise ValueError(f"`predictions` and `targets` must have the same length; got {len(predictions)} "
+                         f"and {len(targets)}")
+    if not predictions:
+        raise ValueError("`predictions` must hold at least one image")
+    rows = []
+    for prediction, target in zip(predictions, targets):
+        prediction, target = _pair(prediction, target)
+        row = {"accuracy": pixel_accuracy(prediction, target), "dice": dice(prediction, target)}
+        row["ari"] = adapted_rand_score(prediction, target, regions)
+        row["are"] = 1.0 - row["ari"]
+        row["voi"] = variation_of_information(prediction, target, regions)
+        pred, true = _patch_betti(prediction, target, patch_size, n_patches, seed)
+        for k, value in enumerate(np.abs(pred - true).mean(axis=0)):
+            row[f"betti{k}"] = float(value)
+        diff = pred[:, -1] - true[:, -1]
+        row["missing_holes"] = float(np.maximum(-diff, 0).mean())
+        row["extra_holes"] = float(np.maximum(diff, 0).mean())
+        row["cell_count_error"] = cell_count_error(prediction, target, regions)
+        rows.append(row)
+    keys = list(rows[0])
+    if any(list(row) != keys for row in rows):
+        raise ValueError("`predictions` must be all 2-D or all 3-D")
+    return rows
+
+
 def summarize(predictions, targets, *, regions="background", patch_size=None, n_patches=100, seed=0):
     """Every metric over a set of images: mean and standard deviation, as the paper's tables.
 
@@ -538,30 +599,7 @@ def summarize(predictions, targets, *, regions="background", patch_size=None, n_
     >>> s["betti1"], s["cell_count_error"]
     ((0.0, 0.0), (-0.5, 0.5))
     """
-    regions = as_choice(regions, _REGIONS[:2], "regions")
-    predictions, targets = list(predictions), list(targets)
-    if len(predictions) != len(targets):
-        raise ValueError(f"`predictions` and `targets` must have the same length; got {len(predictions)} "
-                         f"and {len(targets)}")
-    if not predictions:
-        raise ValueError("`predictions` must hold at least one image")
-    rows = []
-    for prediction, target in zip(predictions, targets):
-        prediction, target = _pair(prediction, target)
-        row = {"accuracy": pixel_accuracy(prediction, target), "dice": dice(prediction, target)}
-        row["ari"] = adapted_rand_score(prediction, target, regions)
-        row["are"] = 1.0 - row["ari"]
-        row["voi"] = variation_of_information(prediction, target, regions)
-        pred, true = _patch_betti(prediction, target, patch_size, n_patches, seed)
-        for k, value in enumerate(np.abs(pred - true).mean(axis=0)):
-            row[f"betti{k}"] = float(value)
-        diff = pred[:, -1] - true[:, -1]
-        row["missing_holes"] = float(np.maximum(-diff, 0).mean())
-        row["extra_holes"] = float(np.maximum(diff, 0).mean())
-        row["cell_count_error"] = cell_count_error(prediction, target, regions)
-        rows.append(row)
-    keys = list(rows[0])
-    if any(list(row) != keys for row in rows):
-        raise ValueError("`predictions` must be all 2-D or all 3-D")
+    rows = image_metrics(predictions, targets, regions=regions, patch_size=patch_size,
+                         n_patches=n_patches, seed=seed)
     return {key: (float(np.mean([r[key] for r in rows])), float(np.std([r[key] for r in rows])))
-            for key in keys}
+            for key in rows[0]}

@@ -236,3 +236,18 @@ def test_bad_regions_and_summaries():
         summarize([np.ones((3, 3))], [np.ones((3, 3))] * 2)
     with pytest.raises(ValueError, match="`predictions` must be all 2-D or all 3-D"):
         summarize([np.ones((3, 3)), np.ones((3, 3, 3))], [np.ones((3, 3)), np.ones((3, 3, 3))], regions="foreground")
+
+
+def test_image_metrics_are_the_rows_summarize_averages():
+    rng = np.random.default_rng(5)
+    preds = [rng.random((12, 14)) > 0.4 for _ in range(3)]
+    trues = [rng.random((12, 14)) > 0.4 for _ in range(3)]
+    rows = metrics.image_metrics(preds, trues, n_patches=7, patch_size=6)
+    summary = metrics.summarize(preds, trues, n_patches=7, patch_size=6)
+    assert len(rows) == 3 and list(rows[0]) == list(summary)
+    for key, (mean, std) in summary.items():
+        assert mean == pytest.approx(np.mean([r[key] for r in rows]), abs=0)
+        assert std == pytest.approx(np.std([r[key] for r in rows]), abs=0)
+    for row, p, t in zip(rows, preds, trues):
+        assert row["dice"] == metrics.dice(p, t)
+        assert row["cell_count_error"] == metrics.cell_count_error(p, t)
