@@ -220,3 +220,50 @@ def test_3d_structures_are_refused():
 def test_docstring_examples():
     failed, attempted = doctest.testmod(plotting, optionflags=doctest.ELLIPSIS)
     assert attempted > 0 and failed == 0
+
+
+# -- the comparison figure ---------------------------------------------------------------
+
+def _walls(shape=(20, 26)):
+    truth = np.zeros(shape, bool)
+    truth[10, :] = True
+    truth[:, 6] = True
+    truth[:, 18] = True
+    return truth
+
+
+def test_find_zoom_finds_the_wall_one_closes_and_the_other_leaves_open():
+    truth = _walls()
+    broken = truth.copy()
+    broken[10, 12] = False           # merges two cells: only the second closes it
+    window, score = plotting.find_zoom(truth, broken, truth, size=8)
+    assert score == 1
+    assert window[0].start <= 10 < window[0].stop and window[1].start <= 12 < window[1].stop
+    assert plotting.find_zoom(truth, truth, truth, size=8)[1] == 0
+    assert plotting.find_zoom(truth, broken, broken, size=8)[1] == 0
+
+
+def test_comparison_figure_writes_a_png(tmp_path):
+    truth = _walls()
+    bce = truth * 0.9
+    bce[10, 12] = 0.2
+    structures = reference.morse_structures(bce, epsilon=0.1)
+    out = plotting.comparison_figure(truth * 0.8, truth, {"BCE": bce, "DMT": truth * 0.9},
+                                     tmp_path / "c.png", structures=structures, title="toy")
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert pyplot.get_fignums() == []
+    assert list(tmp_path.iterdir()) == [out]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda p: plotting.comparison_figure(np.zeros((4, 4)), np.zeros((4, 5)), {"a": np.zeros((4, 4))}, p),
+     "one shape"),
+    (lambda p: plotting.comparison_figure(np.zeros((4, 4)), np.zeros((4, 4)), {}, p), "at least one"),
+    (lambda p: plotting.comparison_figure(np.zeros((4, 4)), np.zeros((4, 4)), {"a": np.zeros((3, 4))}, p),
+     "likelihood 'a'"),
+    (lambda p: plotting.find_zoom(np.zeros((4, 4)), np.zeros((4, 4)), np.zeros((4, 4)), regions="x"),
+     "`regions`"),
+])
+def test_comparison_bad_arguments(call, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        call(tmp_path / "c.png")
