@@ -1,9 +1,15 @@
 """The ``dmtloss`` command line.
 
-``dmtloss demo`` needs no data and no arguments: it draws a synthetic likelihood map of
-cell membranes with weak spots (:mod:`dmtloss.synthetic`), computes its discrete Morse
-structures with the fast engine (or the reference, ``--engine reference``), prints what it found and writes a figure that
-explains every step (:func:`dmtloss.plotting.explain_figure`).
+- ``dmtloss demo`` needs no data and no arguments: it pretrains a small U-Net with BCE on
+  synthetic membranes with weak walls, fine-tunes it with BCE and with the DMT-loss from
+  the same state, and prints the paper's table with a paired test of each difference
+  (:mod:`dmtloss.study`), with a figure.
+- ``dmtloss train`` / ``dmtloss evaluate``: a U-Net on the user's data (:mod:`dmtloss.train`,
+  :mod:`dmtloss.data`), and the paper's metrics (:mod:`dmtloss.metrics`).
+- ``dmtloss explain [IMAGE]``: computes the discrete Morse structures of a likelihood map
+  (by default a synthetic one) and writes a figure that explains every step
+  (:func:`dmtloss.plotting.explain_figure`).
+- ``dmtloss structures IMAGE``: the loss mask of a map, as a file and an overlay.
 
 Exit status: 0 on success, 2 on a usage error or an output that cannot be written (one
 line on stderr, no traceback), 130 when interrupted.
@@ -72,6 +78,9 @@ def _parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND",
                                      parser_class=_Parser)
+    from ._cli_train import add_commands
+
+    add_commands(commands)
     explain = commands.add_parser(
         "explain",
         help="a teaching figure: from a likelihood map to its loss mask, step by step",
@@ -490,7 +499,7 @@ def main(argv=None):
     except SystemExit as exit:  # --help, --version and usage errors
         return exit.code if isinstance(exit.code, int) else 2
     if args.command is None:
-        print(f"{_PROG}: error: choose a command (demo); see '{_PROG} --help'", file=sys.stderr)
+        print(f"{_PROG}: error: choose a command (demo, train, evaluate, explain, structures); see '{_PROG} --help'", file=sys.stderr)
         return 2
     try:
         return args.run(args, sys.stdout)

@@ -1,0 +1,402 @@
+"""The training commands of ``dmtloss``: ``demo``, ``train`` and ``evaluate``.
+
+Kept apart from :mod:`dmtloss.cli` so that the commands that need no network (``explain``,
+``structures``) do not import torch. The parser's option types and the one-line error
+class come from :mod:`dmtloss.cli`.
+"""
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import sys
+import time
+
+from .cli import _bounded_int, _check_output, _Failure, _nonnegative_float, _printer
+
+# -- data specifications: KIND[:ARGUMENT[:SPLIT]] --------------------------------------------
+
+_DATA_HELP = """\
+DATA is KIND[:ARG[:SPLIT]], one of:
+  synthetic-membranes[:COUNT]  synthetic-vessels[:COUNT]  (2-D, exact ground truth)
+  synthetic-tubes[:COUNT]      synthetic-sheets[:COUNT]   (3-D, exact ground truth)
+  retina                       (scikit-image's bundled retina, pseudo ground truth)
+  em-vnc:DIR[:train|validation]   raw/NN.tif + membranes/NN.png (sections 00-09 / 10-13)
+  isbi2012:DIR   isbi2013:DIR   cremi:FILE.hdf   cracktree:DIR
+  drive:DIR[:training|test]   roads:DIR[:train|valid|test]   folder:IMAGES_DIR,MASKS_DIR
+"""
+
+_SYNTHETIC = {"synthetic-membranes": "synthetic_membranes", "synthetic-vessels": "synthetic_vessels",
+              "synthetic-tubes": "synthetic_tubes", "synthetic-sheets": "synthetic_sheets"}
+_PATH_KINDS = ("em-vnc", "isbi2012", "isbi2013", "cremi", "cracktree", "drive", "roads", "folder")
+
+
+def load_data(spec, option, *, seed=0, shape=None):
+    """The SegmentationSet a DATA specification names (see ``_DATA_HELP``)."""
+    from . import data
+
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind in _SYNTHETIC:
+            count = int(rest) if rest else 8
+            if count < 1:
+                raise ValueError(f"COUNT must be >= 1; got {count}")
+            kwargs = {"seed": seed}
+            if shape is not None:
+                kwargs["shape"] = shape
+            return getattr(data, _SYNTHETIC[kind])(count, **kwargs)
+        if kind == "retina":
+            if rest:
+                raise ValueError("retina takes no argument")
+            return data.retina()
+        if kind not in _PATH_KINDS:
+            raise ValueError(f"unknown kind {kind!r}; expected one of "
+                             f"{', '.join([*_SYNTHETIC, 'retina', *_PATH_KINDS])}")
+        if not rest:
+            raise ValueError(f"{kind} needs a path: {kind}:PATH")
+        if kind == "folder":
+            images, comma, masks = rest.partition(",")
+            if not comma:
+                raise ValueError("folder needs two directories: folder:IMAGES_DIR,MASKS_DIR")
+            return data.load_folder(images, masks)
+        path, _, split = rest.partition(":")
+        loader = {"em-vnc": data.load_em_vnc, "isbi2012": data.load_isbi2012,
+                  "isbi2013": data.load_isbi2013, "cremi": data.load_cremi,
+                  "cracktree": data.load_cracktree, "drive": data.load_drive,
+                  "roads": data.load_roads}[kind]
+        if split:
+            if kind not in ("em-vnc", "drive", "roads"):
+                raise ValueError(f"{kind} takes no split")
+            return loader(path, split=split)
+        return loader(path)
+    except (OSError, ValueError, TypeError) as err:
+        raise _Failure(f"argument {option}: {err}") from None
+
+
+# -- shared options --------------------------------------------------------------------------
+
+def _positive_float(text):
+    value = _nonnegative_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0; got {text}")
+    return value
+
+
+def _add_training_options(parser, defaults):
+    group = parser.add_argument_group("network and schedule")
+    group.add_argument("--width", type=_bounded_int(1, 512), default=defaults["width"], metavar="W",
+                       help="channels of the U-Net's first level, doubled per level (default: %(default)s)")
+    group.add_argument("--depth", type=_bounded_int(1, 8), default=defaults["depth"], metavar="D",
+                       help="levels of the U-Net (default: %(default)s)")
+    group.add_argument("--patch-size", type=_bounded_int(8, 4096), default=defaults["patch_size"],
+                       metavar="P", help="side of the training patches (default: %(default)s)")
+    group.add_argument("--batch-size", type=_bounded_int(1, 4096), default=defaults["batch_size"],
+                       metavar="B", help="patches per step (default: %(default)s)")
+    group.add_argument("--lr", type=_positive_float, default=defaults["lr"],
+                       help="learning rate of Adam (default: %(default)s)")
+    group.add_argument("--seed", type=_bounded_int(0), default=0, metavar="S",
+                       help="seed of the data, the weights and the patches (default: %(default)s)")
+    group.add_argument("--device", default="auto", metavar="DEV",
+                       help="cpu, cuda, cuda:N or auto (default: %(default)s)")
+    group.add_argument("--workers", type=_bounded_int(1, 1024), default=None, metavar="N",
+                       help="threads of the Morse-structure engine (default: one per CPU)")
+    group.add_argument("--no-progress", dest="progress", action="store_false",
+                       help="no progress bars")
+    dmt = parser.add_argument_group("DMT-loss")
+    dmt.add_argument("--epsilon", type=_nonnegative_float, default=0.2, metavar="E",
+                     help="persistence threshold of the structures (default: %(default)s)")
+    dmt.add_argument("--beta", type=_nonnegative_float, default=3.0,
+                     help="weight of the structure term (default: %(default)s)")
+    dmt.add_argument("--normalize", choices=("pixels", "mask"), default="pixels",
+                     help="denominator of the structure term (default: %(default)s)")
+    dmt.add_argument("--frame", action="store_true",
+                     help="count the patch frame as a basin boundary (closes cells cut by it)")
+    dmt.add_argument("--structures-every", choices=("step", "epoch"), default="step",
+                     help="recompute the structures every step, or once per epoch on whole "
+                          "training images as the paper did (default: %(default)s)")
+
+
+def _config(args, **fields):
+    from .train import TrainConfig
+
+    options = dict(width=args.width, depth=args.depth, patch_size=args.patch_size,
+                   batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
+                   workers=args.workers, epsilon=args.epsilon, beta=args.beta,
+                   normalize=args.normalize, frame=args.frame,
+                   structures_every=args.structures_every)
+    options.update(fields)
+    try:
+        return TrainConfig(**options)
+    except (TypeError, ValueError) as err:
+        raise _Failure(str(err)) from None
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+def _demo(args, out):
+    start = time.perf_counter()
+    import numpy as np
+
+    from . import fast, plotting
+    from .data import synthetic_membranes
+    from .study import compare_losses, format_table, paired_test
+
+    figure = _check_output(args.output)
+    runs = pathlib.Path(args.out_dir)
+    if runs.exists() and not runs.is_dir():
+        raise _Failure(f"argument --out-dir: {args.out_dir!r} is not a directory")
+    shape = (args.size, args.size)
+    if args.patch_size > args.size:
+        raise _Failure(f"argument --patch-size: at most --size ({args.size}); got {args.patch_size}")
+    show = _printer(out, [("validation", ""), ("Betti error b1", "")])
+    show("task", f"synthetic membranes, {args.size} x {args.size}: {args.train_images} training and "
+                 f"{args.val_images} validation images (noisy walls, weakened in places)")
+    train_set = synthetic_membranes(args.train_images, shape, seed=args.seed)
+    val_set = synthetic_membranes(args.val_images, shape, seed=args.seed + 1_000_003)
+    epoch = max(1, min(args.pretrain_steps, 500))
+    pretrain = _config(args, loss="bce", steps=args.pretrain_steps, steps_per_epoch=epoch,
+                       lr_schedule="constant")
+    tune = max(1, min(args.steps, 500))
+    arms = {"BCE": _config(args, loss="bce", steps=args.steps, steps_per_epoch=tune, lr_schedule="linear"),
+            "DMT": _config(args, loss="dmt", steps=args.steps, steps_per_epoch=tune, lr_schedule="linear")}
+    show("schedule", f"U-Net {'-'.join(str(args.width * 2 ** k) for k in range(args.depth))}, "
+                     f"batches of {args.batch_size} x {args.patch_size}^2: {args.pretrain_steps} BCE steps, "
+                     f"then {args.steps} steps each of BCE and of BCE + {args.beta:g} x DMT "
+                     f"(epsilon {args.epsilon:g}) from the same state, learning rate decaying to 0")
+    comparison = compare_losses(train_set, val_set, pretrain, arms, out_dir=runs,
+                                progress=args.progress, log=lambda text: show("stage", text))
+    table = format_table(comparison)
+    print("", file=out)
+    print(table, file=out, flush=True)
+    print("", file=out)
+    b1 = {arm: [row["betti1"] for row in comparison.rows[arm]] for arm in comparison.arms}
+    diff, better, worse, p = paired_test(b1["BCE"], b1["DMT"])
+    ratio = np.mean(b1["DMT"]) / np.mean(b1["BCE"]) if np.mean(b1["BCE"]) else math.nan
+    if not math.isnan(p) and p < 0.05 and diff < 0:
+        verdict = (f"DMT's Betti error is {ratio:.2f} x BCE's: lower on {better} of {len(b1['BCE'])} "
+                   f"images (Wilcoxon p = {p:.2g})")
+    elif not math.isnan(p) and p < 0.05:
+        verdict = (f"DMT's Betti error is HIGHER than BCE's ({ratio:.2f} x; p = {p:.2g}): at this "
+                   "scale the DMT-loss did not help")
+    else:
+        verdict = (f"no clear difference at this scale: DMT/BCE Betti error {ratio:.2f}, lower on "
+                   f"{better} and higher on {worse} of {len(b1['BCE'])} images (p = {p:.2g}); "
+                   "train longer or on more images to tell")
+    show("verdict", verdict)
+
+    # the figure: the validation image where DMT gained most in Betti error
+    gains = np.array(b1["BCE"]) - np.array(b1["DMT"])
+    k = int(np.argmax(gains))
+    likelihoods = {arm: comparison.likelihoods[arm][k] for arm in comparison.arms}
+    structures = fast.morse_structures(likelihoods["BCE"], epsilon=args.epsilon)
+    image, target = val_set[k]
+    try:
+        plotting.comparison_figure(image, target, likelihoods, figure, structures=structures,
+                                   title=f"validation image {val_set.names[k]}: Betti error b1 "
+                                         f"{b1['BCE'][k]:.2f} (BCE) vs {b1['DMT'][k]:.2f} (DMT)")
+    except OSError as err:
+        raise _Failure(f"cannot write {str(figure)!r}: {err.strerror or err}") from None
+    (runs / "table.txt").write_text(table + "\n\n" + verdict + "\n")
+    seconds = comparison.seconds
+    show("time", f"{time.perf_counter() - start:.0f} s in all: pretraining {seconds.get('pretrain', 0):.0f} s, "
+                 f"BCE {seconds['BCE']:.0f} s, DMT {seconds['DMT']:.0f} s")
+    show("figure", str(figure))
+    show("runs", f"{runs} (checkpoints, logs, table.txt, metrics.json)")
+    return 0
+
+
+# -- train -------------------------------------------------------------------------------------
+
+def _train(args, out):
+    from . import train as training
+
+    if args.resume and args.init:
+        raise _Failure("arguments --resume and --init: give one (--resume continues a run in "
+                       "--out-dir, --init starts a new one from a checkpoint's weights)")
+    if args.init and not pathlib.Path(args.init).is_file():
+        raise _Failure(f"argument --init: no such file: {args.init!r}")
+    train_set = load_data(args.data, "--data", seed=args.seed)
+    val_set = load_data(args.val, "--val", seed=args.seed + 1_000_003) if args.val else None
+    if val_set is not None and val_set.ndim != train_set.ndim:
+        raise _Failure(f"argument --val: {val_set.ndim}-D images, but --data has {train_set.ndim}-D")
+    config = _config(args, ndim=train_set.ndim, loss=args.loss, steps=args.steps,
+                     steps_per_epoch=args.steps_per_epoch, lr_schedule=args.schedule)
+    show = _printer(out, [("checkpoint", "")])
+    show("data", f"{len(train_set)} training images ({train_set.source})"
+                 + (f", {len(val_set)} validation images" if val_set is not None else ""))
+    show("run", f"{config.steps} steps of {config.loss} in epochs of {config.steps_per_epoch}, "
+                f"into {args.out_dir}" + (" (resumed)" if args.resume else ""))
+    try:
+        result = training.train(config, train_set, val_set, out_dir=args.out_dir, init=args.init,
+                                resume=args.resume, progress=args.progress)
+    except (FileNotFoundError, ValueError) as err:
+        raise _Failure(str(err)) from None
+    if result.history:
+        last = result.history[-1]
+        shown = {k: v for k, v in last.items() if isinstance(v, (int, float))}
+        show("last epoch", ", ".join(f"{k} {v:.4g}" for k, v in shown.items()))
+    show("checkpoint", str(result.checkpoint))
+    return 0
+
+
+# -- evaluate ----------------------------------------------------------------------------------
+
+def _evaluate(args, out):
+    import numpy as np
+
+    from . import metrics
+
+    if bool(args.checkpoint) == bool(args.predictions):
+        raise _Failure("give either --checkpoint CKPT --data DATA, or --predictions DIR --targets DIR")
+    options = dict(n_patches=args.patches, seed=args.seed)
+    if args.patch_size:
+        options["patch_size"] = args.patch_size
+    if args.checkpoint:
+        from . import train as training
+
+        if not args.data:
+            raise _Failure("argument --data: required with --checkpoint")
+        if not pathlib.Path(args.checkpoint).is_file():
+            raise _Failure(f"argument --checkpoint: no such file: {args.checkpoint!r}")
+        try:
+            model, config, _ = training.load_checkpoint(args.checkpoint)
+        except (ValueError, RuntimeError, OSError) as err:
+            raise _Failure(f"argument --checkpoint: cannot load {args.checkpoint!r}: {err}") from None
+        dataset = load_data(args.data, "--data", seed=args.seed)
+        likelihoods = [training.predict(model, image) for image in dataset.images]
+        predictions = [lik >= 0.5 for lik in likelihoods]
+        targets, names, regions = list(dataset.targets), list(dataset.names), dataset.regions
+        if args.save_predictions:
+            directory = pathlib.Path(args.save_predictions)
+            directory.mkdir(parents=True, exist_ok=True)
+            for name, lik in zip(names, likelihoods):
+                np.save(directory / (name.replace("/", "_") + ".npy"), lik.astype(np.float32))
+    else:
+        if not args.targets:
+            raise _Failure("argument --targets: required with --predictions")
+        predictions, targets, names = _read_pairs(args.predictions, args.targets)
+        regions = args.regions
+    rows = metrics.image_metrics(predictions, targets, regions=regions, **options)
+    summary = {key: (float(np.mean([r[key] for r in rows])), float(np.std([r[key] for r in rows])))
+               for key in rows[0]}
+    show = _printer(out, [(key, "") for key in summary])
+    show("images", f"{len(rows)} ({regions} regions)")
+    for key, (mean, std) in summary.items():
+        show(key, f"{mean:.4f} +- {std:.4f}")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(
+            {"summary": summary, "images": names, "rows": rows}, indent=1))
+        show("json", args.json)
+    return 0
+
+
+def _read_pairs(predictions, targets):
+    from .cli import _read_map
+
+    pdir, tdir = pathlib.Path(predictions), pathlib.Path(targets)
+    for option, directory in (("--predictions", pdir), ("--targets", tdir)):
+        if not directory.is_dir():
+            raise _Failure(f"argument {option}: {str(directory)!r} is not a directory")
+    suffixes = {".npy", ".png", ".tif", ".tiff", ".gif", ".bmp", ".jpg", ".jpeg"}
+    found = {p.stem: p for p in sorted(pdir.iterdir()) if p.suffix.lower() in suffixes}
+    truth = {p.stem: p for p in sorted(tdir.iterdir()) if p.suffix.lower() in suffixes}
+    if not found:
+        raise _Failure(f"argument --predictions: no images in {predictions!r}")
+    missing = sorted(set(found) - set(truth))
+    if missing:
+        raise _Failure(f"argument --targets: no target for prediction(s) {', '.join(missing[:5])}")
+    preds, trues = [], []
+    for stem, path in found.items():
+        p = _read_map(str(path), "--predictions") >= 0.5
+        t = _read_map(str(truth[stem]), "--targets") != 0
+        if p.shape != t.shape:
+            raise _Failure(f"argument --targets: {truth[stem].name} has shape {t.shape}, its "
+                           f"prediction {p.shape}")
+        preds.append(p)
+        trues.append(t)
+    return preds, trues, list(found)
+
+
+# -- parsers -------------------------------------------------------------------------------------
+
+def add_commands(commands):
+    """Add ``demo``, ``train`` and ``evaluate`` to the ``dmtloss`` sub-command parsers."""
+    demo = commands.add_parser(
+        "demo",
+        help="train a U-Net with BCE and with the DMT-loss on synthetic membranes and compare",
+        description="The DMT-loss at work, on data with an exact ground truth and no download: "
+                    "pretrain a small U-Net with BCE on synthetic membranes whose walls are "
+                    "noisy and weakened in places, fine-tune that same state once with BCE and "
+                    "once with BCE + beta x DMT, and print the paper's table (accuracy, DICE, "
+                    "ARE, VOI, Betti error, missing and extra holes, cell counts) over the "
+                    "validation images, with a paired test of each difference. Writes a figure "
+                    "of one validation image. About five minutes on two CPU cores.",
+    )
+    demo.add_argument("--pretrain-steps", type=_bounded_int(1), default=1500, metavar="N",
+                      help="BCE steps before the comparison (default: %(default)s)")
+    demo.add_argument("--steps", type=_bounded_int(1), default=500, metavar="N",
+                      help="fine-tuning steps of each arm (default: %(default)s)")
+    demo.add_argument("--size", type=_bounded_int(16, 2048), default=256, metavar="N",
+                      help="side of the synthetic images (default: %(default)s)")
+    demo.add_argument("--train-images", type=_bounded_int(1), default=16, metavar="N",
+                      help="training images (default: %(default)s)")
+    demo.add_argument("--val-images", type=_bounded_int(2), default=24, metavar="N",
+                      help="validation images (default: %(default)s)")
+    demo.add_argument("--output", "-o", default="dmtloss-demo.png", metavar="PATH",
+                      help="the figure (default: %(default)s)")
+    demo.add_argument("--out-dir", default="dmtloss-demo", metavar="DIR",
+                      help="checkpoints, logs and the table (default: %(default)s)")
+    _add_training_options(demo, dict(width=8, depth=3, patch_size=96, batch_size=8, lr=1e-3))
+    demo.set_defaults(run=_demo)
+
+    train = commands.add_parser(
+        "train", help="train a U-Net on your data, with BCE, the DMT-loss or a baseline",
+        description="Train a 2-D or 3-D U-Net. Checkpoints are written atomically each epoch "
+                    "(OUT_DIR/last.pt, best.pt with validation data), with a CSV and a JSON "
+                    "log; --resume continues an interrupted run exactly. Runs on several "
+                    "processes under torchrun (DDP: gloo on CPU, nccl on GPU).",
+        epilog=_DATA_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("--data", required=True, metavar="DATA", help="training data (see below)")
+    train.add_argument("--val", default=None, metavar="DATA", help="validation data (see below)")
+    train.add_argument("--out-dir", required=True, metavar="DIR", help="where the run is written")
+    train.add_argument("--loss", choices=("bce", "dmt", "weighted-bce", "cldice"), default="dmt",
+                       help="the loss (default: %(default)s)")
+    train.add_argument("--steps", type=_bounded_int(1), default=2000, metavar="N",
+                       help="optimiser steps of this run (default: %(default)s)")
+    train.add_argument("--steps-per-epoch", type=_bounded_int(1), default=200, metavar="N",
+                       help="steps between validations and checkpoints (default: %(default)s)")
+    train.add_argument("--schedule", choices=("constant", "linear", "cosine"), default="constant",
+                       help="learning-rate schedule over the run (default: %(default)s)")
+    train.add_argument("--init", default=None, metavar="CKPT",
+                       help="start from this checkpoint's weights (e.g. a BCE-pretrained network)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out-dir")
+    _add_training_options(train, dict(width=16, depth=4, patch_size=128, batch_size=8, lr=1e-3))
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="the paper's metrics of a checkpoint on data, or of saved predictions",
+        description="Measure accuracy, DICE, ARI/ARE, VOI, Betti errors, missing and extra "
+                    "holes and cell-count errors, mean +- std over images: either a "
+                    "checkpoint's predictions on DATA, or prediction files against target "
+                    "files matched by name (likelihoods are thresholded at 0.5).",
+        epilog=_DATA_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    evaluate.add_argument("--checkpoint", default=None, metavar="CKPT", help="a checkpoint of 'dmtloss train'")
+    evaluate.add_argument("--data", default=None, metavar="DATA", help="the images to predict (see below)")
+    evaluate.add_argument("--predictions", default=None, metavar="DIR", help="prediction files")
+    evaluate.add_argument("--targets", default=None, metavar="DIR", help="target files of the same names")
+    evaluate.add_argument("--regions", choices=("background", "foreground"), default="background",
+                          help="with --predictions: regions for ARI/VOI are the components of the "
+                               "background (membranes) or of the foreground (vessels) "
+                               "(default: %(default)s)")
+    evaluate.add_argument("--patch-size", type=_bounded_int(2), default=None, metavar="P",
+                          help="side of the Betti error's patches (default: 64 in 2-D, 32 in 3-D)")
+    evaluate.add_argument("--patches", type=_bounded_int(1), default=100, metavar="N",
+                          help="patches per image for the Betti error (default: %(default)s)")
+    evaluate.add_argument("--seed", type=_bounded_int(0), default=0, metavar="S",
+                          help="seed of the patches (default: %(default)s)")
+    evaluate.add_argument("--save-predictions", default=None, metavar="DIR",
+                          help="with --checkpoint: also save each likelihood as DIR/NAME.npy")
+    evaluate.add_argument("--json", default=None, metavar="PATH", help="also write every number to PATH")
+    evaluate.set_defaults(run=_evaluate)
