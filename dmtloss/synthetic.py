@@ -108,19 +108,25 @@ def _streams(seed):
 
 
 def _centres(shape, cells, rng):
-    """Best-candidate (Mitchell) sampling of `cells` points in ``[0, M) x [0, N)``."""
+    """Best-candidate (Mitchell) sampling of `cells` points in the box ``[0, M) x [0, N)...``.
+
+    Any dimension (``dmtloss.data.generators`` draws 3-D cells with it).
+    """
     extent = np.array(shape, dtype=np.float64)
-    points = [rng.random(2) * extent]
+    points = [rng.random(len(shape)) * extent]
     for _ in range(cells - 1):
-        candidates = rng.random((_CANDIDATES, 2)) * extent
+        candidates = rng.random((_CANDIDATES, len(shape))) * extent
         nearest = spatial.distance.cdist(candidates, np.array(points)).min(axis=1)
         points.append(candidates[np.argmax(nearest)])
     return np.array(points)
 
 
 def _voronoi(shape, centres):
-    """Distances to the nearest centres and the two nearest centres' indices, per pixel."""
-    pixels = np.indices(shape, dtype=np.float64).reshape(2, -1).T
+    """Distances to the 3 nearest centres and the two nearest centres' indices, per pixel.
+
+    Any dimension.
+    """
+    pixels = np.indices(shape, dtype=np.float64).reshape(len(shape), -1).T
     k = min(3, len(centres))
     dist, index = spatial.cKDTree(centres).query(pixels, k=k)
     if k == 2:  # no third centre: no junctions anywhere
@@ -138,21 +144,22 @@ def _gap_centres(shape, walls, dist, index, gap_count, rng):
     """Centres of at most `gap_count` gaps, on distinct wall segments.
 
     Segments that do not reach the image border come first: only a gap in a closed
-    wall loop merges two cells inside the image.
+    wall loop merges two cells inside the image. Any dimension: in 3-D a segment is the
+    sheet between two cells.
     """
-    rows, cols = np.indices(shape)
-    to_border = np.minimum.reduce([rows, cols, shape[0] - 1 - rows, shape[1] - 1 - cols])
+    grid = np.indices(shape)
+    to_border = np.minimum.reduce([*grid, *(n - 1 - g for n, g in zip(shape, grid))])
     segment = np.sort(index, axis=-1)  # a wall segment: the pair of cells it separates
     at_border = {tuple(k) for k in segment[walls & (to_border == 0)]}
     candidate = (walls & (dist[..., 1] - dist[..., 0] < 1.0)        # on the centre line
                  & (dist[..., 2] - dist[..., 1] > 2 * GAP_RADIUS + WALL_WIDTH)  # off junctions
                  & (to_border > GAP_RADIUS + 1))
     found = {}
-    for r, c in zip(*np.nonzero(candidate)):
-        key = tuple(int(i) for i in segment[r, c])
-        score = dist[r, c, 2] - dist[r, c, 1]  # the middle of a segment is farthest from junctions
+    for point in zip(*np.nonzero(candidate)):
+        key = tuple(int(i) for i in segment[point])
+        score = dist[point][2] - dist[point][1]  # the middle of a segment is farthest from junctions
         if key not in found or score > found[key][0]:
-            found[key] = (score, (int(r), int(c)))
+            found[key] = (score, tuple(int(i) for i in point))
     keys = sorted(found, key=lambda k: (k in at_border, k))
     inner = sum(k not in at_border for k in keys)
     order = np.concatenate([rng.permutation(inner), inner + rng.permutation(len(keys) - inner)])
