@@ -223,6 +223,8 @@ def _train(args, out):
         raise _Failure(f"argument --val: {val_set.ndim}-D images, but --data has {train_set.ndim}-D")
     config = _config(args, ndim=train_set.ndim, loss=args.loss, steps=args.steps,
                      steps_per_epoch=args.steps_per_epoch, lr_schedule=args.schedule)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone reports
+        out = open(os.devnull, "w")
     show = _printer(out, [("checkpoint", "")])
     show("data", f"{len(train_set)} training images ({train_set.source})"
                  + (f", {len(val_set)} validation images" if val_set is not None else ""))

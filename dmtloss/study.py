@@ -124,8 +124,8 @@ def _rows(likelihoods, dataset, metric_options):
     return rows
 
 
-def compare_losses(train_set, val_set, pretrain, arms, *, out_dir, progress=True, predict_options=None,
-                   metric_options=None, log=None):
+def compare_losses(train_set, val_set, pretrain, arms, *, out_dir, init=None, progress=True,
+                   predict_options=None, metric_options=None, log=None):
     """Pretrain once with `pretrain`, fine-tune that state once per arm, measure each.
 
     Parameters
@@ -133,12 +133,16 @@ def compare_losses(train_set, val_set, pretrain, arms, *, out_dir, progress=True
     train_set, val_set : dmtloss.data.SegmentationSet
         Training and validation images.
     pretrain : dmtloss.train.TrainConfig or None
-        The pretraining run (usually ``loss="bce"``); None: the arms start from scratch.
+        The pretraining run (usually ``loss="bce"``); None: the arms start from `init`,
+        or from scratch.
     arms : dict of str to dmtloss.train.TrainConfig
         The fine-tuning runs, in order; the first is the baseline of the paired tests.
     out_dir : str or os.PathLike
         Runs go to ``out_dir/pretrain`` and ``out_dir/<arm>``; the per-image metrics to
         ``out_dir/metrics.json``.
+    init : str or os.PathLike, optional
+        With ``pretrain=None``: a checkpoint every arm starts from (an earlier
+        pretraining, to try more arms from the same state).
     progress : bool, optional
         Show progress bars.
     predict_options : dict, optional
@@ -182,7 +186,8 @@ def compare_losses(train_set, val_set, pretrain, arms, *, out_dir, progress=True
     predict_options = dict(predict_options or {})
     metric_options = dict(metric_options or {})
     seconds, checkpoints, rows, likelihoods = {}, {}, {}, {}
-    init = None
+    if pretrain is not None and init is not None:
+        raise ValueError("`pretrain` and `init` exclude each other: give a run or a checkpoint")
     if pretrain is not None:
         log(f"pretraining: {pretrain.steps} steps of {pretrain.loss}")
         result = training.train(pretrain, train_set, None, out_dir=out / "pretrain", overwrite=True,

@@ -1,6 +1,9 @@
 """`dmtloss demo`, `dmtloss train` and `dmtloss evaluate` on tiny inputs."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -145,3 +148,16 @@ def test_bad_arguments_give_one_line_and_status_2(argv, words, tmp_path, monkeyp
     assert main(argv) == 2
     _error(capsys, *words)
     assert not (tmp_path / "x").exists()
+
+
+def test_train_on_two_processes_under_torchrun(tmp_path):
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "dmtloss", "train", "--data", "synthetic-membranes:2", "--out-dir", str(tmp_path / "run"),
+               "--loss", "dmt", "--steps", "2", "--steps-per-epoch", "1", *TINY]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("checkpoint")]
+    assert lines == [f"checkpoint  {tmp_path / 'run' / 'last.pt'}"]  # rank 0 alone reports
+    saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert saved["step"] == 2
