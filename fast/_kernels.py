@@ -1,6 +1,7 @@
-"""numba kernels of the fast engine.
+"""numba kernels of the fast engine (3-D, and the shared cancellation helpers).
 
-Every image is handled as a 3-D array: a 2-D image of shape (M, N) is the volume
+2-D images take the specialised sweeps of :mod:`._plane`, which need no per-cell
+array. Every image is handled as a 3-D array: a 2-D image of shape (M, N) is the volume
 (1, M, N), whose complex is exactly the 2-D complex (no cell extends along axis 0).
 ``d`` is the dimension of the complex (2 or 3). Cells are identified by the C-order
 linear index of their doubled coordinates in the grid ``cs = (2 n_i - 1)``.
@@ -8,13 +9,18 @@ linear index of their doubled coordinates in the grid ``cs = (2 n_i - 1)``.
 The total order of cells (see ``docs/spec.md``) is encoded in one integer per cell,
 ``pos = rank(lowest vertex) * 27 + index in that vertex's lower star``: a cell's key
 starts with the rank of its lowest vertex, and the cells sharing that vertex (at most
-27) are sorted by the rest of their keys. No global sort of cells is needed.
+27) are sorted by the rest of their keys. No global sort of cells is needed. The
+passes report only the pairs of positive persistence (and the zero-persistence pairs
+they could not cancel): most pairs have persistence 0 and are done with on the spot.
 
 All kernels run without the GIL and are compiled once per machine (``cache=True``).
 """
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from numba.typed import List
 
 SLOT = 27  # cells in the closed star of a vertex of a 3-D grid
@@ -24,6 +30,30 @@ NONE = -1
 #: ids or positions would not fit (:data:`MAX_POSITION`).
 IDX = np.int32
 MAX_POSITION = np.iinfo(np.int32).max
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Hint the CPU to fetch ``array[index]`` into the cache (no bounds check, no effect).
+
+    The sweeps visit pixels in value order, all over the image: fetching the data of
+    the vertex a few steps ahead overlaps the cache misses of consecutive vertices.
+    """
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        # read access, high temporal locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -283,32 +313,32 @@ def _cancel_primal(y, p, q, vnext, gparent, groot):
 
 
 @njit(cache=True, nogil=True)
-def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
+def primal_pairs(order, rank, pos, value_by_rank, n0, n1, n2):
     """0-dimensional pairs by union-find with the elder rule, in filtration order.
 
     The pairs come out in order of death, which is the cancellation order of the
     zero-persistence ones, so those are cancelled on the spot (:func:`_cancel_primal`).
-    Returns the birth vertex (as a pixel and as a cell), death edge (cell) and their
-    values for every
-    pair, a flag per cell marking the edges that merge components (negative edges), a
-    flag per pair
-    marking zero-persistence pairs that could not be cancelled, and the gradient state
-    after them: ``vnext`` and the gradient trees' union-find (``gparent``, ``groot``).
+    Returns the pairs of positive persistence (birth vertex and death edge as cells,
+    their values, the birth positions), the zero-persistence pairs that could not be
+    cancelled (birth, death, value), and the gradient state after them: ``vnext`` and
+    the gradient trees' union-find (``gparent``, ``groot``).
     """
-    cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
+    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
     n = n0 * n1 * n2
     parent = np.arange(n, dtype=IDX)  # representative = the oldest vertex of the component
     gparent = np.arange(n, dtype=IDX)
     groot = np.arange(n, dtype=IDX)
     vnext = np.full(n, NONE, dtype=IDX)
-    births = np.empty(n, dtype=IDX)
-    birth_cells = np.empty(n, dtype=IDX)  # the birth vertices as cells
-    deaths = np.empty(n, dtype=IDX)
-    birth_value = np.empty(n, dtype=np.float64)
-    death_value = np.empty(n, dtype=np.float64)
-    failed = np.zeros(n, dtype=np.bool_)
-    npairs = 0
-    negative = np.zeros(cs0 * cs1 * cs2, dtype=np.bool_)
+    p_birth = np.empty(n, dtype=IDX)
+    p_death = np.empty(n, dtype=IDX)
+    p_bv = np.empty(n, dtype=np.float64)
+    p_dv = np.empty(n, dtype=np.float64)
+    p_key = np.empty(n, dtype=np.int64)
+    npos = 0
+    f_birth = np.empty(n, dtype=IDX)
+    f_death = np.empty(n, dtype=IDX)
+    f_value = np.empty(n, dtype=np.float64)
+    nfail = 0
     nb = np.empty(6, dtype=np.int64)
     nbrank = np.empty(6, dtype=np.int64)
     for idx in range(n):
@@ -316,7 +346,7 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
         i = v // (n1 * n2)
         j = (v // n2) % n1
         k = v % n2
-        r = rank[v]
+        r = idx
         m = 0
         # the edges whose lowest vertex is v join it to older neighbours, by neighbour rank
         if i > 0 and rank[v - n1 * n2] < r:
@@ -346,27 +376,23 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
                 nb[q], nb[q - 1] = nb[q - 1], nb[q]
                 q -= 1
         vc = ((2 * i) * cs1 + 2 * j) * cs2 + 2 * k
+        value = value_by_rank[r]
         for t in range(m):
             u = nb[t]
-            ru = _find(parent, u)
-            rv = v if t == 0 else _find(parent, v)
-            if ru == rv:
-                continue
+            # the edge's cell id: the mean of its two vertices' cell ids
+            dd = u - v
+            step = cs1 * cs2 if dd == n1 * n2 or dd == -n1 * n2 else (cs2 if dd == n2 or dd == -n2 else 1)
+            edge = vc + (step if dd > 0 else -step)
             if t == 0:
                 # v's first edge: v is alone and the youngest, so it dies here at zero
                 # persistence; its gradient tree is {v}, so exactly one V-path joins them
-                parent[v] = ru
-                d = u - v
-                step = cs1 * cs2 if d == n1 * n2 or d == -n1 * n2 else (cs2 if d == n2 or d == -n2 else 1)
-                edge = vc + (step if d > 0 else -step)
-                births[npairs] = v
-                birth_cells[npairs] = vc
-                deaths[npairs] = edge
-                birth_value[npairs] = death_value[npairs] = value_by_rank[r]
-                negative[edge] = True
+                parent[v] = _find(parent, u)
                 vnext[v] = u
                 gparent[v] = u
-                npairs += 1
+                continue
+            ru = _find(parent, u)
+            rv = _find(parent, v)
+            if ru == rv:
                 continue
             if rank[ru] < rank[rv]:
                 young = rv
@@ -374,23 +400,25 @@ def primal_pairs(order, rank, value_by_rank, n0, n1, n2):
             else:
                 young = ru
                 parent[ru] = rv
-            # the edge's cell id: the mean of its two vertices' cell ids
-            d = u - v
-            step = cs1 * cs2 if d == n1 * n2 or d == -n1 * n2 else (cs2 if d == n2 or d == -n2 else 1)
-            edge = vc + (step if d > 0 else -step)
-            births[npairs] = young
-            birth_cells[npairs] = (((2 * (young // (n1 * n2))) * cs1 + 2 * ((young // n2) % n1)) * cs2
-                                   + 2 * (young % n2))
-            deaths[npairs] = edge
-            birth_value[npairs] = value_by_rank[rank[young]]
-            death_value[npairs] = value_by_rank[r]
-            negative[edge] = True
-            if birth_value[npairs] == death_value[npairs]:  # zero persistence
-                failed[npairs] = not _cancel_primal(young, v, u, vnext, gparent, groot)
-            npairs += 1
-    return (births[:npairs], birth_cells[:npairs], deaths[:npairs], birth_value[:npairs],
-            death_value[:npairs], negative,
-            failed[:npairs], vnext, gparent, groot)
+            ry = rank[young]
+            bvalue = value_by_rank[ry]
+            ycell = (((2 * (young // (n1 * n2))) * cs1 + 2 * ((young // n2) % n1)) * cs2
+                     + 2 * (young % n2))
+            if bvalue > value:
+                p_birth[npos] = ycell
+                p_death[npos] = edge
+                p_bv[npos] = bvalue
+                p_dv[npos] = value
+                p_key[npos] = pos[ycell]
+                npos += 1
+            elif not _cancel_primal(young, v, u, vnext, gparent, groot):
+                f_birth[nfail] = ycell
+                f_death[nfail] = edge
+                f_value[nfail] = value
+                nfail += 1
+    return (p_birth[:npos].copy(), p_death[:npos].copy(), p_bv[:npos].copy(), p_dv[:npos].copy(),
+            p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy(),
+            vnext, gparent, groot)
 
 
 @njit(cache=True, nogil=True)
@@ -433,11 +461,11 @@ def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
     of birth position descending -- the cancellation order of the zero-persistence
     ones, which are cancelled on the spot (:func:`_cancel_dual`).
 
-    Returns the birth (d-1)-cells and death top cells (cell ids) of the pairs, their
-    values, the persistence of each top cell's pair (by compact index), a flag per
-    cell marking the (d-1)-cells that merge (births), a flag per pair marking the
-    zero-persistence pairs that could not be cancelled, and the gradient state:
-    ``tdown``, ``tnext``, ``gparent``, ``groot`` (compact top indices, OUTSIDE last).
+    Returns, as :func:`primal_pairs`, the pairs of positive persistence (birth
+    (d-1)-cell, death top cell, values, birth positions) and the zero-persistence pairs
+    that could not be cancelled; then a flag per cell marking the (d-1)-cells that
+    merge (births), and the gradient state: ``tdown``, ``tnext``, ``gparent``,
+    ``groot`` (compact top indices, OUTSIDE last).
     """
     cs0, cs1, cs2 = 2 * n0 - 1, 2 * n1 - 1, 2 * n2 - 1
     total = cs0 * cs1 * cs2
@@ -452,15 +480,18 @@ def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
     tnext = np.full(n_top, NONE, dtype=IDX)
     gparent = np.arange(n_top + 1, dtype=IDX)
     groot = np.arange(n_top + 1, dtype=IDX)
-    births = np.empty(n_top, dtype=IDX)
-    deaths = np.empty(n_top, dtype=IDX)
-    birth_value = np.empty(n_top, dtype=np.float64)
-    death_value = np.empty(n_top, dtype=np.float64)
-    top_persistence = np.zeros(n_top, dtype=np.float64)
-    failed = np.zeros(n_top, dtype=np.bool_)
+    p_birth = np.empty(n_top, dtype=IDX)
+    p_death = np.empty(n_top, dtype=IDX)
+    p_bv = np.empty(n_top, dtype=np.float64)
+    p_dv = np.empty(n_top, dtype=np.float64)
+    p_key = np.empty(n_top, dtype=np.int64)
+    npos = 0
+    f_birth = np.empty(n_top, dtype=IDX)
+    f_death = np.empty(n_top, dtype=IDX)
+    f_value = np.empty(n_top, dtype=np.float64)
+    nfail = 0
     grown = np.zeros(n_top + 1, dtype=np.bool_)  # a representative's set has >= 2 members
     grown[n_top] = True  # OUTSIDE is never alone: it is not a cell
-    npairs = 0
     positive = np.zeros(total, dtype=np.bool_)
     # each top cell starts a dual component; none is touched before it enters the
     # reverse sweep (its facets come after it), so they can all be set up front
@@ -483,26 +514,33 @@ def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
             a, b = b, a
         tau = root[a]
         parent[a] = b
-        births[npairs] = cell
-        deaths[npairs] = _top_cell(tau, n0, n1, n2)
-        birth_value[npairs] = value_by_rank[pos[cell] // SLOT]
-        death_value[npairs] = value_by_rank[root_pos[a] // SLOT]
-        top_persistence[tau] = birth_value[npairs] - death_value[npairs]
         positive[cell] = True
-        if birth_value[npairs] == death_value[npairs]:  # zero persistence
-            if not grown[a]:
-                # tau is alone in its component, so its gradient tree is {tau}: exactly
-                # one V-path, the facet itself
-                other = hi if lo == tau else lo
-                tdown[tau] = cell
-                tnext[tau] = other
-                gparent[tau] = other
-            else:
-                failed[npairs] = not _cancel_dual(cell, tau, lo, hi, tdown, tnext, gparent, groot)
+        cpos = pos[cell]
+        bvalue = value_by_rank[cpos // SLOT]
+        dvalue = value_by_rank[root_pos[a] // SLOT]
+        if bvalue > dvalue:
+            p_birth[npos] = cell
+            p_death[npos] = _top_cell(tau, n0, n1, n2)
+            p_bv[npos] = bvalue
+            p_dv[npos] = dvalue
+            p_key[npos] = cpos
+            npos += 1
+        elif not grown[a]:
+            # tau is alone in its component, so its gradient tree is {tau}: exactly
+            # one V-path, the facet itself
+            other = hi if lo == tau else lo
+            tdown[tau] = cell
+            tnext[tau] = other
+            gparent[tau] = other
+        elif not _cancel_dual(cell, tau, lo, hi, tdown, tnext, gparent, groot):
+            f_birth[nfail] = cell
+            f_death[nfail] = _top_cell(tau, n0, n1, n2)
+            f_value[nfail] = bvalue
+            nfail += 1
         grown[b] = True
-        npairs += 1
-    return (births[:npairs], deaths[:npairs], birth_value[:npairs], death_value[:npairs],
-            top_persistence, positive, failed[:npairs], tdown, tnext, gparent, groot)
+    return (p_birth[:npos].copy(), p_death[:npos].copy(), p_bv[:npos].copy(), p_dv[:npos].copy(),
+            p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy(),
+            positive, tdown, tnext, gparent, groot)
 
 
 @njit(cache=True, nogil=True)
@@ -596,15 +634,17 @@ def middle_pairs(squares, pos, n0, n1, n2):
 
 @njit(cache=True, nogil=True)
 def simplify_primal(births, deaths, vnext, gparent, groot, n1, n2, cs1, cs2):
-    """Cancel the given vertex-edge pairs in order, from the state `primal_pairs` left.
+    """Cancel the given vertex-edge pairs (cells) in order, from the state `primal_pairs` left.
 
     Modifies ``vnext``, ``gparent`` and ``groot`` in place; returns the failures.
     """
     failed = np.zeros(births.size, dtype=np.bool_)
     ends = np.empty(2, dtype=np.int64)
     for t in range(births.size):
+        cell_vertices(births[t], cs1, cs2, n1, n2, ends)
+        y = ends[0]
         cell_vertices(deaths[t], cs1, cs2, n1, n2, ends)
-        failed[t] = not _cancel_primal(births[t], ends[0], ends[1], vnext, gparent, groot)
+        failed[t] = not _cancel_primal(y, ends[0], ends[1], vnext, gparent, groot)
     return failed
 
 
@@ -624,7 +664,7 @@ def simplify_dual(births, deaths, tdown, tnext, gparent, groot, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True)
-def _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, cell_value, fac):
+def _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, pos, value_by_rank, fac):
     """Capped number of V-paths from square `tau` to edge `sigma` (memoised DFS).
 
     ``stamp[b] == base`` marks a square being expanded, ``base + 1`` a square whose
@@ -650,7 +690,7 @@ def _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, le
                     continue
                 nxt = eup[alpha]
                 if nxt != NONE and stamp[nxt] != base + 1:
-                    if level == level and cell_value[nxt] != level:
+                    if level == level and value_by_rank[pos[nxt] // SLOT] != level:
                         continue  # off the level set: no path to sigma through it
                     if top + 1 == stack.size:
                         bigger = np.empty(2 * stack.size, dtype=np.int64)
@@ -677,7 +717,7 @@ def _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, le
 
 
 @njit(cache=True, nogil=True)
-def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
+def simplify_middle(births, deaths, persistence, pos, value_by_rank, n0, n1, n2):
     """Cancel edge-square pairs (3-D) in the given order by explicit V-path search.
 
     The V-paths of dimension 1 branch, so each pair's paths are counted (capped at 2)
@@ -701,7 +741,7 @@ def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
         sigma, tau = births[t], deaths[t]
         base = 2 * t
         if persistence[t] == 0 and not positive_seen:
-            level = cell_value[sigma]
+            level = value_by_rank[pos[sigma] // SLOT]
             # most searches end at once: when no facet of tau but sigma leads on to a
             # square of this level, the only possible V-path is tau > sigma
             m = cell_facets(tau, cs1, cs2, fac)
@@ -711,7 +751,7 @@ def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
                 alpha = fac[q]
                 if alpha == sigma:
                     direct += 1
-                elif eup[alpha] != NONE and cell_value[eup[alpha]] == level:
+                elif eup[alpha] != NONE and value_by_rank[pos[eup[alpha]] // SLOT] == level:
                     deeper = True
             if not deeper:
                 if direct == 1:
@@ -723,7 +763,8 @@ def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
         else:
             positive_seen = True
             level = np.nan
-        stack = _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, cell_value, fac)
+        stack = _count_paths(tau, sigma, base, eup, sdown, stamp, count, stack, cs1, cs2, level, pos,
+                             value_by_rank, fac)
         if count[tau] != 1:
             failed[t] = True
             continue
@@ -754,27 +795,3 @@ def simplify_middle(births, deaths, persistence, cell_value, n0, n1, n2):
             eup[path_alpha[q]] = path_beta[q]
             sdown[path_beta[q]] = path_alpha[q]
     return eup, sdown, failed
-
-
-@njit(cache=True, nogil=True)
-def critical_cells(vnext, tdown, eup, n0, n1, n2):
-    """Cells matched with no other, in C order (``eup`` is empty in 2-D)."""
-    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
-    total = (2 * n0 - 1) * cs1 * cs2
-    matched = np.zeros(total, dtype=np.bool_)
-    for x in range(vnext.size):
-        if vnext[x] != NONE:
-            vx = ((2 * (x // (n1 * n2))) * cs1 + 2 * ((x // n2) % n1)) * cs2 + 2 * (x % n2)
-            y = vnext[x]
-            vy = ((2 * (y // (n1 * n2))) * cs1 + 2 * ((y // n2) % n1)) * cs2 + 2 * (y % n2)
-            matched[vx] = True
-            matched[(vx + vy) // 2] = True
-    for t in range(tdown.size):
-        if tdown[t] != NONE:
-            matched[_top_cell(t, n0, n1, n2)] = True
-            matched[tdown[t]] = True
-    for e in range(eup.size):
-        if eup[e] != NONE:
-            matched[e] = True
-            matched[eup[e]] = True
-    return np.flatnonzero(~matched)

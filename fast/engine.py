@@ -2,33 +2,44 @@
 
 Algorithm
 ---------
-1. One global sort of the pixels gives their ranks; each cell's filtration position
-   is derived from its lowest vertex's rank and its place in that vertex's lower star
-   (no sort of cells).
+1. One global sort of the pixels gives their ranks. In 3-D each cell's filtration
+   position is derived from its lowest vertex's rank and its place in that vertex's
+   lower star (no sort of cells). 2-D needs no per-cell array at all (see
+   :mod:`._plane`): the sweeps below take each vertex's lower edges in order, squares
+   are aged by their three largest vertex ranks, and the few cells that need a
+   position (the critical ones) get it from their lower star.
 2. 0-dimensional pairs: union-find with the elder rule on vertices and edges, in
    filtration order.
 3. (d-1)-dimensional pairs: union-find on top cells and an OUTSIDE node, joined through
-   (d-1)-cells, in reverse filtration order (Alexander duality); OUTSIDE is oldest.
+   (d-1)-cells, in reverse filtration order (Alexander duality); OUTSIDE is oldest. In
+   2-D it visits only the edges the primal pass found positive (the others join one
+   dual component to itself), read sequentially.
 4. In 3-D, edge-square pairs: a column reduction of the boundaries of the squares
    that start no 2-dimensional class (clearing), skipping apparent pairs.
 5. Cancellation in the contract's order: for dimensions 0 and d-1, the gradient trees
    are union-find sets, so "exactly one V-path" is a test on two roots and the
    cancellation reverses one path. The union-finds of steps 2 and 3 meet the pairs in
    the cancellation order of their dimension, so they cancel the zero-persistence
-   pairs on the spot; only pairs with 0 < persistence <= epsilon are sorted and
-   cancelled afterwards. The branching edge-square V-paths of 3-D are counted by a
-   memoised search, as in the reference, confined to one level set while only
+   pairs on the spot and report only the pairs of positive persistence (and any
+   zero-persistence pair they could not cancel), in the order met -- the tie order, so
+   the pairs with 0 < persistence <= epsilon need only a stable sort by persistence
+   before they are cancelled. The branching edge-square V-paths of 3-D are counted by
+   a memoised search, as in the reference, confined to one level set while only
    zero-persistence pairs have been cancelled.
-6. Ridges are painted from the most persistent edge down, each vertex walked once;
-   basins follow the dual gradient with memoisation; boundaries compare the basins
-   on the two sides of each (d-1)-cell.
+6. The critical cells are the essential vertex and both cells of every pair left
+   (above epsilon, or uncancelled): no scan of all cells. Ridges are painted from the
+   most persistent edge down, each vertex walked once; basins follow the dual gradient
+   with memoisation; boundaries compare the basins on the two sides of each
+   (d-1)-cell.
 
 Everything but step 4 and the 3-D cancellations is O(n log n) (the sort) plus
-near-linear union-finds. Per-cell arrays are int32, so an image may have at most
-79.5 million pixels. Peak memory, measured as the growth of the process's maximum
-resident set (``benchmarks/compare.py``): about 250-300 bytes per pixel in 2-D (512^2
-and 1024^2) and about 600 bytes per voxel in 3-D (64^3); the per-pair arrays of all
-dimensions, zero persistence included, are the largest part.
+near-linear union-finds; only the pairs of positive persistence are sorted. Per-cell
+arrays are int32, so an image may have at most 79.5 million pixels. Peak memory,
+measured as the growth of the process's maximum resident set
+(``benchmarks/compare.py``): about 110-130 bytes per pixel in 2-D (512^2 and 1024^2;
+about 35 of them the copies the result types make of the masks) and about 370-380
+bytes per voxel in 3-D (64^3), where the per-cell arrays of the edge-square reduction
+and cancellation are the largest part.
 
 References
 ----------
@@ -50,17 +61,19 @@ from dmtloss.reference._validation import as_batch, as_epsilon, as_likelihood, a
 from dmtloss.reference.results import MorseStructures, PersistencePairs
 
 from . import _kernels as K
+from . import _plane as P
 
 __all__ = ["morse_structures", "morse_structures_batch", "persistence_diagram", "persistence_pairs"]
 
 
-def _stable_descending_order(flat):
-    """Pixels by value descending, ties by index ascending (a stable sort, done faster).
+def _stable_argsort(keys):
+    """Indices that sort `keys` ascending, ties by index ascending (a stable sort, done faster).
 
-    An unstable quicksort, then only the runs of equal values are put in index order.
+    An unstable (vectorised) quicksort, then only the runs of equal keys are put in
+    index order.
     """
-    order = np.argsort(-flat, kind="quicksort")
-    ranked = flat[order]
+    order = np.argsort(keys, kind="quicksort")
+    ranked = keys[order]
     tied = np.flatnonzero(ranked[1:] == ranked[:-1])
     if tied.size:
         members = np.unique(np.concatenate([tied, tied + 1]))
@@ -69,8 +82,44 @@ def _stable_descending_order(flat):
     return order
 
 
+def _stable_descending_order(flat):
+    """Pixels by value descending, ties by index ascending."""
+    return _stable_argsort(-flat)
+
+
+class _Pairs:
+    """Persistence pairs of one dimension, in the order their pass met them (internal).
+
+    ``birth`` and ``death`` are cell ids, ``key`` sorts the births as their filtration
+    positions would (the positions themselves in 3-D; see :mod:`._plane` in 2-D).
+    """
+
+    __slots__ = ("dim", "birth", "death", "birth_value", "death_value", "key")
+
+    def __init__(self, dim, birth, death, birth_value, death_value, key=None):
+        self.dim, self.birth, self.death = dim, birth, death
+        self.birth_value, self.death_value, self.key = birth_value, death_value, key
+
+    def __len__(self):
+        return len(self.birth)
+
+    @property
+    def persistence(self):
+        return self.birth_value - self.death_value
+
+    def take(self, index):
+        return _Pairs(self.dim, self.birth[index], self.death[index], self.birth_value[index],
+                      self.death_value[index], None if self.key is None else self.key[index])
+
+
 class _Complex:
-    """Ranks, positions and persistence pairs of one image (internal)."""
+    """Ranks and persistence pairs of one image, and the gradient state (internal).
+
+    ``positive[p]`` holds the pairs of dimension p (0 and d-1) with positive
+    persistence, ``failed[p]`` the zero-persistence pairs the union-find could not
+    cancel; in 3-D ``middle`` holds all edge-square pairs, zero persistence included,
+    and ``pos`` the filtration position of every cell (None in 2-D).
+    """
 
     def __init__(self, values):
         self.ndim = values.ndim
@@ -84,68 +133,80 @@ class _Complex:
         self.order = _stable_descending_order(flat)
         self.rank = np.empty(flat.size, dtype=K.IDX)
         self.rank[self.order] = np.arange(flat.size, dtype=K.IDX)
-        self.pos, self.facets = K.cell_positions(self.rank, n0, n1, n2, self.ndim)
         self.value_by_rank = flat[self.order]
-        self._pairs()
+        self.positive, self.failed = {}, {}
+        self.middle = self.pos = None
+        # each pass also cancels its zero-persistence pairs and keeps the gradient state
+        if self.ndim == 2:
+            self._pairs_2d()
+        else:
+            self._pairs_3d()
+
+    def _store(self, dim, result):
+        birth, death, birth_value, death_value, key, f_birth, f_death, f_value = result[:8]
+        self.positive[dim] = _Pairs(dim, birth, death, birth_value, death_value, key)
+        self.failed[dim] = _Pairs(dim, f_birth, f_death, f_value, f_value)
+        return result[8:]
+
+    def _pairs_2d(self):
+        _, n1, n2 = self.shape3
+        *self.primal_state, lower = self._store(
+            0, P.primal_pairs_2d(self.order, self.rank, self.value_by_rank, n1, n2))
+        squares, tie = P.square_ages(self.rank, n1, n2)
+        self.dual_state = self._store(1, P.dual_pairs_2d(self.order, lower, squares, tie, self.value_by_rank,
+                                                         n1, n2))
+
+    def _pairs_3d(self):
+        n0, n1, n2 = self.shape3
+        self.pos, facets = K.cell_positions(self.rank, n0, n1, n2, 3)
+        self.facets = facets
+        self.primal_state = self._store(0, K.primal_pairs(self.order, self.rank, self.pos, self.value_by_rank,
+                                                          n0, n1, n2))
+        positive, *self.dual_state = self._store(2, K.dual_pairs(facets, self.pos, self.value_by_rank,
+                                                                 n0, n1, n2))
+        squares = facets[~positive[facets]]  # in filtration order
+        births = K.middle_pairs(squares, self.pos, n0, n1, n2).astype(K.IDX)
+        self.middle = _Pairs(1, births, squares, self.value(births), self.value(squares), self.pos[births])
 
     def value(self, cells):
+        """Values of the given cells (3-D: from their positions)."""
         return self.value_by_rank[self.pos[cells] // K.SLOT]
 
+    def positions(self, cells):
+        if self.pos is not None:
+            return self.pos[cells].astype(np.int64)
+        return P.positions_2d(cells, self.rank, self.shape3[1], self.shape3[2])
+
     def vertex_cell(self, pixels):
-        n0, n1, n2 = self.shape3
         i, j, k = np.unravel_index(pixels, self.shape3)
         return ((2 * i) * self.cs[1] + 2 * j) * self.cs[2] + 2 * k
-
-    def _pairs(self):
-        n0, n1, n2 = self.shape3
-        d = self.ndim
-        # each pass also cancels its zero-persistence pairs and keeps the gradient state
-        (self.v_birth, v_cells, self.e_death, v_value, e_value, negative, self.primal_failed,
-         *self.primal_state) = K.primal_pairs(self.order, self.rank, self.value_by_rank, n0, n1, n2)
-        (self.f_birth, self.t_death, f_value, t_value, self.top_persistence, positive,
-         self.dual_failed, *self.dual_state) = K.dual_pairs(self.facets, self.pos, self.value_by_rank, n0, n1, n2)
-        # all pairs, zero persistence included, by dimension: (dim, birth cell, death cell)
-        dims = [np.zeros(len(self.e_death), np.int8)]
-        births, deaths = [v_cells], [self.e_death]
-        birth_values, death_values = [v_value], [e_value]
-        if d == 3:
-            squares = self.facets[~positive[self.facets]]  # in filtration order
-            self.m_birth = K.middle_pairs(squares, self.pos, n0, n1, n2).astype(K.IDX)
-            self.m_death = squares
-            dims.append(np.ones(len(squares), np.int8))
-            births.append(self.m_birth)
-            deaths.append(self.m_death)
-            birth_values.append(self.value(self.m_birth))
-            death_values.append(self.value(self.m_death))
-        dims.append(np.full(len(self.t_death), d - 1, np.int8))
-        births.append(self.f_birth)
-        deaths.append(self.t_death)
-        birth_values.append(f_value)
-        death_values.append(t_value)
-        self.dim = np.concatenate(dims)
-        self.birth = np.concatenate(births)
-        self.death = np.concatenate(deaths)
-        self.birth_value = np.concatenate(birth_values)
-        self.death_value = np.concatenate(death_values)
-        self.persistence = self.birth_value - self.death_value
 
     def coords(self, cells):
         coords = np.stack(np.unravel_index(cells, self.cs), axis=-1).astype(np.int64)
         return coords[:, 3 - self.ndim:]
 
+    def tables(self):
+        """The pairs of positive persistence of each dimension, 0 first."""
+        if self.ndim == 2:
+            return [self.positive[0], self.positive[1]]
+        middle = self.middle.take(self.middle.birth_value > self.middle.death_value)
+        return [self.positive[0], middle, self.positive[2]]
+
     def positive_pairs(self):
         """Pairs of positive persistence and the essential class, by birth position."""
-        keep = np.flatnonzero(self.persistence > 0)
+        tables = self.tables()
         essential = self.vertex_cell(self.order[:1])
-        births = np.concatenate([essential, self.birth[keep]])
-        order = np.argsort(self.pos[births], kind="stable")
-        death_coords = np.concatenate([np.full((1, self.ndim), -1, np.int64), self.coords(self.death[keep])])
+        births = np.concatenate([essential] + [t.birth for t in tables])
+        keys = np.concatenate([[0]] + [t.key for t in tables])  # the essential vertex has rank 0
+        order = np.argsort(keys)  # distinct keys
+        deaths = np.concatenate([t.death for t in tables])
+        death_coords = np.concatenate([np.full((1, self.ndim), -1, np.int64), self.coords(deaths)])
         return PersistencePairs(
-            dim=np.concatenate([[0], self.dim[keep]])[order],
+            dim=np.concatenate([[0]] + [np.full(len(t), t.dim) for t in tables])[order],
             birth=self.coords(births)[order],
             death=death_coords[order],
-            birth_value=np.concatenate([self.value(essential), self.birth_value[keep]])[order],
-            death_value=np.concatenate([[-np.inf], self.death_value[keep]])[order],
+            birth_value=np.concatenate([self.value_by_rank[:1]] + [t.birth_value for t in tables])[order],
+            death_value=np.concatenate([[-np.inf]] + [t.death_value for t in tables])[order],
         )
 
 
@@ -233,76 +294,93 @@ def _top_indices(cx, cells):
     return ((c0 // 2) * (n1 - 1) + c1 // 2) * (n2 - 1) + c2 // 2
 
 
-def _order(cx, dim, epsilon, tie, zero=False):
-    """Indices of the pairs of `dim` to cancel, in the contract's order.
+def _small(pairs, epsilon):
+    """Indices of the pairs with 0 < persistence <= epsilon, in the contract's order.
 
-    The union-finds emit their pairs in the tie order of their dimension and cancel
-    the zero-persistence ones on the spot, so only the pairs with
-    0 < persistence <= epsilon are left, sorted by (persistence, tie). With `zero`
-    (the 3-D middle dimension, cancelled separately), the zero-persistence pairs come
-    first, in the order they were emitted.
+    The union-finds emit their pairs in the tie order of their dimension (death
+    position ascending forwards, birth position descending backwards), so a stable sort
+    by persistence gives the order (persistence, tie).
     """
-    of_dim = cx.dim == dim
-    small = np.flatnonzero(of_dim & (cx.persistence > 0) & (cx.persistence <= epsilon))
-    small = small[np.lexsort((tie(small), cx.persistence[small]))]
-    if not zero:
-        return small
-    return np.concatenate([np.flatnonzero(of_dim & (cx.persistence == 0)), small])
+    persistence = pairs.persistence
+    small = np.flatnonzero((persistence > 0) & (persistence <= epsilon))
+    return small[_stable_argsort(persistence[small])]
 
 
 def _structures(values, epsilon, frame):
     cx = _Complex(values)
     n0, n1, n2 = cx.shape3
     d = cx.ndim
-    n_dual = len(cx.t_death)
-    first_dual = len(cx.dim) - n_dual  # pairs are stored by dimension: 0, (1,) d-1
-    uncancelled = []
+    uncancelled = []  # pairs, in the order they came up
+    kept = []  # pairs that stay critical
     # dimension 0: zero persistence was cancelled by the union-find; then the rest,
     # by persistence, ties by death position ascending
-    uncancelled.append(np.flatnonzero(cx.primal_failed))
-    sel = _order(cx, 0, epsilon, lambda i: cx.pos[cx.death[i]])
+    uncancelled.append(cx.failed[0])
+    pairs = cx.positive[0]
+    sel = _small(pairs, epsilon)
     vnext, gparent, groot = cx.primal_state
-    failed = K.simplify_primal(cx.v_birth[sel], cx.death[sel], vnext, gparent, groot, n1, n2, cx.cs[1], cx.cs[2])
-    uncancelled.append(sel[failed])
-    eup = np.zeros(0, dtype=K.IDX)
-    if d == 3:  # edge-square pairs, ties by death position ascending
-        sel = _order(cx, 1, epsilon, lambda i: cx.pos[cx.death[i]], zero=True)
-        cell_value = cx.value_by_rank[cx.pos // K.SLOT]
-        eup, _, failed = K.simplify_middle(cx.birth[sel], cx.death[sel], cx.persistence[sel], cell_value, n0, n1, n2)
-        uncancelled.append(sel[failed])
+    failed = K.simplify_primal(pairs.birth[sel], pairs.death[sel], vnext, gparent, groot,
+                               n1, n2, cx.cs[1], cx.cs[2])
+    uncancelled.append(pairs.take(sel[failed]))
+    kept.append(pairs.take(pairs.persistence > epsilon))
+    ridge_pairs = [kept[-1]]
+    if d == 3:  # edge-square pairs: zero persistence first, as emitted; ties by death position
+        pairs = cx.middle
+        persistence = pairs.persistence
+        sel = np.concatenate([np.flatnonzero(persistence == 0), _small(pairs, epsilon)])
+        _, _, failed = K.simplify_middle(pairs.birth[sel], pairs.death[sel], persistence[sel],
+                                         cx.pos, cx.value_by_rank, n0, n1, n2)
+        uncancelled.append(pairs.take(sel[failed]))
+        kept.append(pairs.take(persistence > epsilon))
+        ridge_pairs.append(kept[-1])
     # dimension d-1: likewise, ties by birth position descending
-    uncancelled.append(first_dual + np.flatnonzero(cx.dual_failed))
-    sel = _order(cx, d - 1, epsilon, lambda i: -cx.pos[cx.birth[i]])
+    uncancelled.append(cx.failed[d - 1])
+    pairs = cx.positive[d - 1]
+    sel = _small(pairs, epsilon)
     tdown, tnext, gparent, groot = cx.dual_state
-    failed = K.simplify_dual(cx.birth[sel], cx.death[sel], tdown, tnext, gparent, groot, n0, n1, n2)
-    uncancelled.append(sel[failed])
+    failed = K.simplify_dual(pairs.birth[sel], pairs.death[sel], tdown, tnext, gparent, groot, n0, n1, n2)
+    uncancelled.append(pairs.take(sel[failed]))
+    kept.append(pairs.take(pairs.persistence > epsilon))
+    if d == 2:
+        ridge_pairs.append(kept[-1])
 
-    critical = K.critical_cells(vnext, tdown, eup, n0, n1, n2)
-    critical = critical[np.argsort(cx.pos[critical], kind="stable")]
+    # the critical cells: the essential vertex and both cells of every pair left
+    # uncancelled (persistence above epsilon, or a cancellation that failed)
+    critical = np.concatenate([cx.vertex_cell(cx.order[:1]).astype(np.int64)]
+                              + [t.birth for t in kept + uncancelled] + [t.death for t in kept + uncancelled])
+    strength = np.concatenate([[np.inf]] + [t.persistence for t in kept + uncancelled] * 2)
+    by_position = np.argsort(cx.positions(critical))  # distinct positions
+    critical, strength = critical[by_position], strength[by_position]
     critical_coords = cx.coords(critical)
 
-    # ridges: edges whose pair has persistence above epsilon
-    kept = np.flatnonzero((cx.dim <= 1) & (cx.persistence > epsilon))
-    kept = kept[np.argsort(-cx.persistence[kept], kind="stable")]
-    edges = np.where(cx.dim[kept] == 0, cx.death[kept], cx.birth[kept])
-    ridges, ridge_saliency = _paint_ridges(edges, cx.persistence[kept], vnext, n0, n1, n2)
+    # ridges: edges whose pair has persistence above epsilon, the most persistent first
+    persistence = np.concatenate([t.persistence for t in ridge_pairs])
+    edges = np.concatenate([ridge_pairs[0].death] + [t.birth for t in ridge_pairs[1:]])
+    by_strength = _stable_argsort(-persistence)
+    ridges, ridge_saliency = _paint_ridges(edges[by_strength], persistence[by_strength], vnext, n0, n1, n2)
 
     # basins: the critical top cells are the roots, labelled in filtration order
-    roots = critical[(critical_coords & 1).sum(axis=1) == d]
-    root_tops = _top_indices(cx, roots)
+    is_root = (critical_coords & 1).sum(axis=1) == d
+    root_tops = _top_indices(cx, critical[is_root])
     label = _basins(tnext, root_tops)
-    root_strength = np.concatenate([[np.inf], cx.top_persistence[root_tops]])
-    boundaries, boundary_saliency = _paint_boundaries(cx.facets, label, root_strength, bool(frame), n0, n1, n2)
+    root_strength = np.concatenate([[np.inf], strength[is_root]])
+    if d == 2:
+        boundaries, boundary_saliency = P.paint_boundaries_2d(label, root_strength, bool(frame), n1, n2)
+    else:
+        boundaries, boundary_saliency = _paint_boundaries(cx.facets, label, root_strength, bool(frame),
+                                                          n0, n1, n2)
 
-    fail = np.concatenate(uncancelled)
+    fail = [t for t in uncancelled if len(t)]
     return MorseStructures(
         epsilon=epsilon,
         frame=bool(frame),
         pairs=cx.positive_pairs(),
         critical=critical_coords,
         uncancelled=PersistencePairs(
-            dim=cx.dim[fail], birth=cx.coords(cx.birth[fail]), death=cx.coords(cx.death[fail]),
-            birth_value=cx.birth_value[fail], death_value=cx.death_value[fail]),
+            dim=np.concatenate([np.full(len(t), t.dim) for t in fail] + [np.zeros(0, np.int64)]),
+            birth=cx.coords(np.concatenate([t.birth for t in fail] + [np.zeros(0, np.int64)])),
+            death=cx.coords(np.concatenate([t.death for t in fail] + [np.zeros(0, np.int64)])),
+            birth_value=np.concatenate([t.birth_value for t in fail] + [np.zeros(0)]),
+            death_value=np.concatenate([t.death_value for t in fail] + [np.zeros(0)])),
         ridges=ridges.reshape(values.shape),
         ridge_persistence=ridge_saliency.reshape(values.shape),
         basins=label.reshape(tuple(n - 1 for n in values.shape)),

@@ -115,3 +115,31 @@ def test_same_input_same_output_every_run():
         again = fast.morse_structures(x.copy(), 0.1)
         assert all(np.array_equal(getattr(again, n), getattr(first, n)) for n in FIELDS)
         assert again.pairs == first.pairs
+
+
+@pytest.mark.parametrize("levels", [None, 2, 3])
+@pytest.mark.parametrize("shape", [(2, 2), (2, 7), (7, 2), (9, 11)])
+def test_2d_positions_equal_the_per_cell_positions(shape, levels):
+    """The 2-D engine's positions of single cells are the 3-D kernels' per-cell positions."""
+    from dmtloss.fast import _kernels, _plane
+    rng = np.random.default_rng(sum(shape) + (levels or 0))
+    x = rng.random(shape)
+    if levels:
+        x = np.round(x * (levels - 1))
+    order = np.argsort(-x.ravel(), kind="stable")
+    rank = np.empty(x.size, dtype=np.int32)
+    rank[order] = np.arange(x.size)
+    pos, _ = _kernels.cell_positions(rank, 1, *shape, 2)
+    cells = np.arange(pos.size)
+    assert np.array_equal(_plane.positions_2d(cells, rank, *shape), pos)
+
+
+@pytest.mark.parametrize("x", [
+    pytest.param(np.round(np.random.default_rng(11).random((31, 37)) * 2) / 2, id="3-levels-31x37"),
+    pytest.param(_smooth((40, 33), 1.5, 12), id="smooth-40x33"),
+    pytest.param(np.round(_membrane_like((36, 30), 13) * 4) / 4, id="membrane-quantised-36x30"),
+])
+@pytest.mark.parametrize("epsilon", [0.0, 0.1, 0.3])
+def test_fast_equals_reference_on_medium_2d_images(x, epsilon):
+    """Many vertices, ties and plateaus at once: the 2-D sweeps, square ages and keys."""
+    assert_same_structures(x, epsilon, frame=epsilon > 0)

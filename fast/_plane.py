@@ -1,0 +1,447 @@
+"""numba kernels specialised for 2-D images: two sweeps over the pixels, no per-cell arrays.
+
+A 2-D image of shape (n1, n2) has n = n1 n2 vertices, about 2n edges and
+(n1 - 1)(n2 - 1) squares (top cells, numbered in C order: square (i, j) has the pixel
+(i, j) as its top-left corner, compact index ``i (n2 - 1) + j``; OUTSIDE is the index
+after the last square). Cell ids are as in :mod:`._kernels`.
+
+The filtration order (``docs/spec.md``, section 3) is never stored per cell. A cell's
+key starts with the rank r of its lowest vertex v, so
+
+* the edges whose lowest vertex is v come in order of their other vertex's rank: a sweep
+  over the vertices by rank, each vertex's lower edges by that rank, visits all edges
+  in filtration order (the primal sweep), and its reverse visits them in reverse (the
+  dual sweep);
+* squares are only compared with squares (which of two dual components is older): by
+  (r1, r2, r3), the three largest ranks of their vertices -- r1 decides between squares
+  of different lowest vertices, (r2, r3) between the at most four squares of one lower
+  star -- computed in one pass over the image (:func:`square_ages`).
+
+1. The primal sweep (forward, union-find on pixels with the elder rule) finds the
+   0-dimensional pairs and cancels the zero-persistence ones on the spot. It also
+   records, per rank, the vertex's *positive* edges (those that join a component to
+   itself): by Alexander duality exactly the edges that merge two dual components, so
+   the dual sweep visits only those (about n of the 2n edges) and reads them
+   sequentially.
+2. The dual sweep (backward, union-find on squares and OUTSIDE, the representative of
+   a set being its oldest square) finds the 1-dimensional pairs, likewise.
+
+Each sweep is O(n) work plus a near-linear union-find (union by age, path halving).
+The vertices come in value order, all over the image, so the sweeps are bound by cache
+misses; the data of the vertex :data:`AHEAD` steps ahead is prefetched, and the random
+accesses of one vertex stay within three rows of the image around it.
+
+Birth *keys* sort the pairs' births by filtration position without positions: a vertex
+of rank r has key 5 r, the q-th lower edge of a vertex of rank r (by the other vertex's
+rank) the key 5 r + 1 + q; only vertices and edges are births in 2-D. The positions of
+the few cells that need one (the critical cells) come from :func:`positions_2d`.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._kernels import IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _find, prefetch
+
+#: How many vertices ahead the sweeps prefetch.
+AHEAD = 8
+
+#: Directions of an edge from its lowest vertex: up, down, left, right.
+_UP, _DOWN, _LEFT, _RIGHT = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sort2(a, b):
+    return min(a, b), max(a, b)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _find2(uf, x):
+    """Find in a union-find whose parents are the even entries of `uf` (path halving)."""
+    while uf[2 * x] != x:
+        uf[2 * x] = uf[2 * uf[2 * x]]
+        x = uf[2 * x]
+    return x
+
+
+@njit(cache=True, nogil=True)
+def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
+    """0-dimensional pairs by union-find with the elder rule, in filtration order.
+
+    As :func:`._kernels.primal_pairs`, for a 2-D image, and also recording for the dual
+    sweep ``lower[r]`` (uint16): the positive edges of the vertex of rank r, their
+    count in bits 0-1, then 4 bits per edge in the order met (direction in the low 2
+    bits, index among the vertex's lower edges by the other vertex's rank in the high 2).
+
+    Returns the pairs of positive persistence (birth vertex cell, death edge, their
+    values, the birth keys), the zero-persistence pairs that could not be cancelled
+    (birth, death, value), the gradient state (``vnext``, ``gparent``, ``groot``) and
+    ``lower``.
+    """
+    n = n1 * n2
+    cs2 = 2 * n2 - 1
+    t2 = n2 - 1
+    n_top = (n1 - 1) * t2
+    big = n  # the rank of a pixel beyond the frame: never lower
+    none = np.int64(1) << 62  # the sort key of a neighbour outside the lower star
+    parent = np.arange(n, dtype=IDX)  # representative = the oldest vertex of the component
+    gparent = np.arange(n, dtype=IDX)
+    groot = np.arange(n, dtype=IDX)
+    vnext = np.full(n, NONE, dtype=IDX)
+    lower = np.empty(n, dtype=np.uint16)
+    # pairs of positive persistence; zero-persistence pairs left uncancelled
+    p_birth = np.empty(n, dtype=IDX)
+    p_death = np.empty(n, dtype=IDX)
+    p_bv = np.empty(n, dtype=np.float64)
+    p_dv = np.empty(n, dtype=np.float64)
+    p_key = np.empty(n, dtype=np.int64)
+    npos = 0
+    f_birth = np.empty(n, dtype=IDX)
+    f_death = np.empty(n, dtype=IDX)
+    f_value = np.empty(n, dtype=np.float64)
+    nfail = 0
+    offset = np.array([-n2, n2, -1, 1], dtype=np.int64)  # by direction
+    step = np.array([-cs2, cs2, -1, 1], dtype=np.int64)
+    run_start = 0  # the first rank of the current run of equal values
+    for r in range(n):
+        value = value_by_rank[r]
+        if r > 0 and value != value_by_rank[r - 1]:
+            run_start = r
+        if r + AHEAD < n:
+            w = order[r + AHEAD]
+            prefetch(rank, max(w - n2, 0))
+            prefetch(rank, w)
+            prefetch(rank, min(w + n2, n - 1))
+            prefetch(parent, w)
+            prefetch(vnext, w)
+            prefetch(gparent, w)
+        v = order[r]
+        i = v // n2
+        j = v - i * n2
+        # ranks around v (big beyond the frame)
+        up = i > 0
+        down = i < n1 - 1
+        left = j > 0
+        right = j < n2 - 1
+        ru = np.int64(rank[v - n2]) if up else big
+        rd = np.int64(rank[v + n2]) if down else big
+        rl = np.int64(rank[v - 1]) if left else big
+        rr = np.int64(rank[v + 1]) if right else big
+        # the lower edges by neighbour rank ascending: a sorting network on rank * 4 + direction
+        k0 = ru * 4 + _UP if ru < r else none
+        k1 = rd * 4 + _DOWN if rd < r else none
+        k2 = rl * 4 + _LEFT if rl < r else none
+        k3 = rr * 4 + _RIGHT if rr < r else none
+        k0, k1 = _sort2(k0, k1)
+        k2, k3 = _sort2(k2, k3)
+        k0, k2 = _sort2(k0, k2)
+        k1, k3 = _sort2(k1, k3)
+        k1, k2 = _sort2(k1, k2)
+        m = (ru < r) + (rd < r) + (rl < r) + (rr < r)
+        lower[r] = 0
+        if m == 0:
+            continue
+        # v's first edge: v is alone and the youngest, so it dies here at zero
+        # persistence, and its gradient tree is {v}: exactly one V-path
+        u = v + offset[k0 & 3]
+        root = _find(parent, u)
+        parent[v] = root
+        vnext[v] = u
+        gparent[v] = u
+        if m == 1:
+            continue
+        vc = 2 * i * cs2 + 2 * j
+        for t in range(1, m):
+            code = k1 if t == 1 else (k2 if t == 2 else k3)
+            u = v + offset[code & 3]
+            other = _find(parent, u)
+            if other == root:
+                # a positive edge (it closes a loop): for the dual sweep, which meets
+                # it backwards, its direction and its index t in v's lower star
+                w = np.int64(lower[r])
+                lower[r] = (w + 1) | ((code & 3) | (t << 2)) << (2 + 4 * (w & 3))
+                continue
+            if rank[other] < rank[root]:
+                young = root
+                parent[root] = other
+                root = other
+            else:
+                young = other
+                parent[other] = root
+            ry = rank[young]
+            yi = young // n2
+            ycell = 2 * yi * cs2 + 2 * (young - yi * n2)
+            edge = vc + step[code & 3]
+            if ry < run_start:
+                p_birth[npos] = ycell
+                p_death[npos] = edge
+                p_bv[npos] = value_by_rank[ry]
+                p_dv[npos] = value
+                p_key[npos] = 5 * ry
+                npos += 1
+            elif not _cancel_primal(young, v, u, vnext, gparent, groot):
+                f_birth[nfail] = ycell
+                f_death[nfail] = edge
+                f_value[nfail] = value
+                nfail += 1
+    return (p_birth[:npos].copy(), p_death[:npos].copy(), p_bv[:npos].copy(), p_dv[:npos].copy(),
+            p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy(),
+            vnext, gparent, groot, lower)
+
+
+@njit(cache=True, nogil=True)
+def square_ages(rank, n1, n2):
+    """The age of every square, for the dual sweep, in one pass over the image.
+
+    A square's key is its vertices' ranks, descending: (r1, r2, r3, r4), where r1
+    (its lowest vertex's rank) decides between squares of different lowest vertices,
+    and (r2, r3) between the at most four squares of one lower star (two that share
+    their two lowest vertices share no other). Returns ``squares``, whose odd entries
+    hold 2 r1 (OUTSIDE, after the last square, the largest) -- the even entries are
+    for the dual union-find -- and ``tie``, (r2, r3) packed in an int64.
+    """
+    t2 = n2 - 1
+    n_top = (n1 - 1) * t2
+    squares = np.empty(2 * (n_top + 1), dtype=IDX)
+    tie = np.empty(n_top + 1, dtype=np.int64)
+    for i in range(n1 - 1):
+        for j in range(t2):
+            v = i * n2 + j
+            a, b = _sort2(np.int64(rank[v]), np.int64(rank[v + 1]))
+            c, d = _sort2(np.int64(rank[v + n2]), np.int64(rank[v + n2 + 1]))
+            a, c = _sort2(a, c)  # a: the smallest
+            b, d = _sort2(b, d)  # d: the largest
+            b, c = _sort2(b, c)
+            t = i * t2 + j
+            squares[2 * t + 1] = 2 * d
+            tie[t] = (c << 27) | b
+    squares[2 * n_top + 1] = MAX_POSITION - 1  # OUTSIDE is the oldest
+    tie[n_top] = 0
+    return squares, tie
+
+
+@njit(cache=True, nogil=True)
+def dual_pairs_2d(order, lower, squares, tie, value_by_rank, n1, n2):
+    """1-dimensional pairs of a 2-D image by union-find on squares and OUTSIDE, backward.
+
+    The positive edges come in reverse filtration order from ``lower`` (see
+    :func:`primal_pairs_2d`); each joins two dual components and is a birth, and the
+    younger component's oldest square (the smaller age, ties by ``tie``, see
+    :func:`square_ages`) dies with it. The representative of a component is its oldest
+    square (union by age), OUTSIDE the oldest of all. ``squares`` interleaves the
+    parents (even entries, set here) with 2 r1 (odd entries), whose lowest bit marks a
+    representative whose set has grown beyond its own square (one cache line for all
+    three). Zero-persistence pairs are cancelled on the spot
+    (:func:`._kernels._cancel_dual`). Returns, as :func:`primal_pairs_2d`, the pairs of
+    positive persistence (birth edge, death square, values, birth keys), the failed
+    zero-persistence pairs and the gradient state ``tdown``, ``tnext``, ``gparent``,
+    ``groot`` (compact square indices, OUTSIDE last).
+    """
+    n = n1 * n2
+    cs2 = 2 * n2 - 1
+    t2 = n2 - 1
+    n_top = (n1 - 1) * t2
+    outside = n_top
+    uf = squares
+    for t in range(n_top + 1):
+        uf[2 * t] = t
+    uf[2 * outside + 1] |= 1  # OUTSIDE is never alone: it is not a cell
+    tdown = np.full(n_top, NONE, dtype=IDX)
+    tnext = np.full(n_top, NONE, dtype=IDX)
+    gparent = np.arange(n_top + 1, dtype=IDX)
+    groot = np.arange(n_top + 1, dtype=IDX)
+    p_birth = np.empty(n_top, dtype=IDX)
+    p_death = np.empty(n_top, dtype=IDX)
+    p_bv = np.empty(n_top, dtype=np.float64)
+    p_dv = np.empty(n_top, dtype=np.float64)
+    p_key = np.empty(n_top, dtype=np.int64)
+    npos = 0
+    f_birth = np.empty(n_top, dtype=IDX)
+    f_death = np.empty(n_top, dtype=IDX)
+    f_value = np.empty(n_top, dtype=np.float64)
+    nfail = 0
+    run_end = n  # one past the last rank of the current run of equal values
+    for r in range(n - 1, -1, -1):
+        value = value_by_rank[r]
+        if r < n - 1 and value != value_by_rank[r + 1]:
+            run_end = r + 1
+        if r >= AHEAD:
+            w = order[r - AHEAD]
+            wt = max(w // n2 - 1, 0) * t2 + w % n2
+            prefetch(uf, 2 * wt)
+            prefetch(uf, 2 * min(wt + t2, n_top))
+            prefetch(tdown, min(wt, n_top - 1))
+            prefetch(tnext, min(wt, n_top - 1))
+            prefetch(gparent, wt)
+            prefetch(tdown, min(wt + t2, n_top - 1))
+            prefetch(tnext, min(wt + t2, n_top - 1))
+            prefetch(gparent, min(wt + t2, n_top))
+        code = np.int64(lower[r])
+        m = code & 3
+        if m == 0:
+            continue
+        v = order[r]
+        i = v // n2
+        j = v - i * n2
+        vc = 2 * i * cs2 + 2 * j
+        for e in range(m - 1, -1, -1):
+            field = code >> (2 + 4 * e)
+            dirc = field & 3
+            q = (field >> 2) & 3
+            # the edge and the squares on its two sides (OUTSIDE beyond the frame)
+            if dirc < 2:  # up or down
+                edge = vc - cs2 if dirc == _UP else vc + cs2
+                base = (i - 1 if dirc == _UP else i) * t2 + j
+                lo = base - 1 if j > 0 else outside
+                hi = base if j < n2 - 1 else outside
+            else:
+                edge = vc - 1 if dirc == _LEFT else vc + 1
+                col = j - 1 if dirc == _LEFT else j
+                lo = (i - 1) * t2 + col if i > 0 else outside
+                hi = i * t2 + col if i < n1 - 1 else outside
+            a = _find2(uf, lo)
+            b = _find2(uf, hi)
+            if a == b:
+                raise RuntimeError("a positive edge joins one dual component")
+            # the older one (born first in this backward sweep) survives
+            ka = uf[2 * a + 1] >> 1
+            kb = uf[2 * b + 1] >> 1
+            if ka > kb or (ka == kb and tie[a] > tie[b]):
+                a, b = b, a
+            tau = a  # a representative is its component's oldest square
+            age = uf[2 * a + 1]
+            uf[2 * a] = b
+            uf[2 * b + 1] |= 1
+            ra = age >> 1
+            if ra >= run_end:  # positive persistence
+                ti = tau // t2
+                p_birth[npos] = edge
+                p_death[npos] = (2 * ti + 1) * cs2 + 2 * (tau - ti * t2) + 1
+                p_bv[npos] = value
+                p_dv[npos] = value_by_rank[ra]
+                p_key[npos] = 5 * r + 1 + q
+                npos += 1
+            elif not age & 1:
+                # tau is alone in its component, so its gradient tree is {tau}: exactly
+                # one V-path, the edge itself
+                other = hi if lo == tau else lo
+                tdown[tau] = edge
+                tnext[tau] = other
+                gparent[tau] = other
+            elif not _cancel_dual(edge, tau, lo, hi, tdown, tnext, gparent, groot):
+                ti = tau // t2
+                f_birth[nfail] = edge
+                f_death[nfail] = (2 * ti + 1) * cs2 + 2 * (tau - ti * t2) + 1
+                f_value[nfail] = value
+                nfail += 1
+    return (p_birth[:npos].copy(), p_death[:npos].copy(), p_bv[:npos].copy(), p_dv[:npos].copy(),
+            p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy(),
+            tdown, tnext, gparent, groot)
+
+
+@njit(cache=True, nogil=True)
+def paint_boundaries_2d(label, root_strength, frame, n1, n2):
+    """Paint the pixels of the edges between two different basins (see the engine)."""
+    t2 = n2 - 1
+    boundaries = np.zeros(n1 * n2, dtype=np.bool_)
+    saliency = np.zeros(n1 * n2, dtype=np.float64)
+    for i in range(n1):
+        for j in range(n2):
+            v = i * n2 + j
+            # the edge to the right, between the squares above and below it
+            if j < n2 - 1:
+                a = label[(i - 1) * t2 + j] if i > 0 else 0
+                b = label[i * t2 + j] if i < n1 - 1 else 0
+                if a != b and (frame or (0 < i < n1 - 1)):
+                    s = min(root_strength[a], root_strength[b])
+                    boundaries[v] = boundaries[v + 1] = True
+                    saliency[v] = max(saliency[v], s)
+                    saliency[v + 1] = max(saliency[v + 1], s)
+            # the edge downwards, between the squares left and right of it
+            if i < n1 - 1:
+                a = label[i * t2 + j - 1] if j > 0 else 0
+                b = label[i * t2 + j] if j < n2 - 1 else 0
+                if a != b and (frame or (0 < j < n2 - 1)):
+                    s = min(root_strength[a], root_strength[b])
+                    boundaries[v] = boundaries[v + n2] = True
+                    saliency[v] = max(saliency[v], s)
+                    saliency[v + n2] = max(saliency[v + n2], s)
+    return boundaries, saliency
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _key_less(a0, a1, a2, a3, b0, b1, b2, b3):
+    """Lexicographic comparison of two keys padded with -1."""
+    if a0 != b0:
+        return a0 < b0
+    if a1 != b1:
+        return a1 < b1
+    if a2 != b2:
+        return a2 < b2
+    return a3 < b3
+
+
+@njit(cache=True, nogil=True)
+def positions_2d(cells, rank, n1, n2):
+    """Filtration positions of the given cells (as :func:`._kernels.cell_positions`).
+
+    A cell's position is 27 r + the number of cells of its lowest vertex's lower star
+    (rank r) with a smaller key; the lower star has at most 9 cells.
+    """
+    cs2 = 2 * n2 - 1
+    out = np.empty(cells.size, dtype=np.int64)
+    ranks = np.empty(4, dtype=np.int64)
+    star = np.empty((9, 4), dtype=np.int64)  # keys of the lower star
+    for q in range(cells.size):
+        c1 = cells[q] // cs2
+        c2 = cells[q] - c1 * cs2
+        # the cell's key: its vertices' ranks, descending, padded with -1
+        nv = 0
+        for a in range((c1 & 1) + 1):
+            for b in range((c2 & 1) + 1):
+                ranks[nv] = rank[(c1 // 2 + a) * n2 + c2 // 2 + b]
+                nv += 1
+        for t in range(nv, 4):
+            ranks[t] = -1
+        a, b = _sort2(ranks[0], ranks[1])  # a sorting network: k0 > k1 > k2 > k3
+        c, d = _sort2(ranks[2], ranks[3])
+        a, c = _sort2(a, c)
+        b, d = _sort2(b, d)
+        b, c = _sort2(b, c)
+        k0, k1, k2, k3 = d, c, b, a
+        # its lowest vertex
+        v = 0
+        for a in range((c1 & 1) + 1):
+            for b in range((c2 & 1) + 1):
+                u = (c1 // 2 + a) * n2 + c2 // 2 + b
+                if rank[u] == k0:
+                    v = u
+        i = v // n2
+        j = v - i * n2
+        # the lower star of v: v, its edges to lower neighbours, the squares of lower pixels
+        ns = 0
+        for di in range(-1, 2):
+            for dj in range(-1, 2):
+                if di == 0 and dj == 0:
+                    continue
+                if not (0 <= i + di < n1 and 0 <= j + dj < n2):
+                    continue
+                if di == 0 or dj == 0:  # an edge
+                    s = rank[v + di * n2 + dj]
+                    if s < k0:
+                        star[ns, 0], star[ns, 1], star[ns, 2], star[ns, 3] = k0, s, -1, -1
+                        ns += 1
+                else:  # the square towards this diagonal neighbour
+                    x = rank[v + di * n2]
+                    y = rank[v + dj]
+                    z = rank[v + di * n2 + dj]
+                    if x < k0 and y < k0 and z < k0:
+                        hi = max(x, max(y, z))
+                        lo = min(x, min(y, z))
+                        star[ns, 0], star[ns, 1], star[ns, 2], star[ns, 3] = k0, hi, x + y + z - hi - lo, lo
+                        ns += 1
+        count = 0 if k1 == -1 else 1  # v itself comes first
+        for t in range(ns):
+            if _key_less(star[t, 0], star[t, 1], star[t, 2], star[t, 3], k0, k1, k2, k3):
+                count += 1
+        out[q] = 27 * k0 + count
+    return out
