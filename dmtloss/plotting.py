@@ -689,10 +689,11 @@ def explain_figure(likelihood, structures, path, *, target=None, highlight=None,
 
 
 def _regions_in(binary, regions):
-    structure = np.ones((3,) * binary.ndim) if regions == "background" else None
+    """Components of the background (8-connected) or of the foreground (4-connected),
+    as :func:`dmtloss.metrics.region_labels` counts them."""
     if regions == "background":
-        return ndimage.label(~binary)[1]
-    return ndimage.label(binary, structure=structure)[1]
+        return ndimage.label(~binary, structure=np.ones((3, 3)))[1]
+    return ndimage.label(binary)[1]
 
 
 def find_zoom(target, first, second, size=32, *, regions="background"):
@@ -766,15 +767,41 @@ def _errors(ax, prediction, target, title, window=None):
     _image_axes(ax, prediction.shape, title)
 
 
+def _regions_panel(ax, binary, window, regions, title):
+    """The regions inside `window`, each in its own colour: a merge shows as one colour
+    across a wall of the truth, a split as two colours in one cell."""
+    crop = binary[window]
+    if regions == "background":
+        labels = ndimage.label(~crop, structure=np.ones((3, 3)))[0]
+        rgba = np.zeros((*crop.shape, 4))
+        rgba[..., 3] = 1.0
+        rgba[crop] = mcolors.to_rgba("#1A1A1A")
+    else:
+        labels = ndimage.label(crop)[0]
+        rgba = np.ones((*crop.shape, 4))
+    if labels.max():
+        # colour regions apart from their neighbours across the walls: grow every region
+        # into the walls first (nearest region), then colour the grown map
+        _, nearest = ndimage.distance_transform_edt(labels == 0, return_indices=True)
+        colour = _colouring(labels[tuple(nearest)])
+        inside = labels > 0
+        rgba[inside] = _BASIN_PALETTE[colour[labels[inside]]]
+    ax.imshow(rgba, interpolation="nearest")
+    _image_axes(ax, crop.shape, title)
+    return int(labels.max())
+
+
 def comparison_figure(image, target, likelihoods, path, *, structures=None, window=None,
-                      title=None, dpi=200):
+                      title=None, regions="background", dpi=200):
     """Write the figure of a loss comparison: the data, each method's prediction and a zoom.
 
     Top row: the input image, the ground truth, and each method's prediction
     (likelihood >= 0.5) with the structure pixels it missed in vermilion and the ones it
-    added in blue. Bottom row: the Morse structures of the first method's likelihood
-    (what the DMT-loss trains on, when given), then the zoom `window` of the truth and
-    of each prediction, framed in yellow in the panels above.
+    added in blue. Bottom row, in the zoom `window` (framed in yellow above): the first
+    method's likelihood with its ridges (vermilion), basin boundaries (blue) or both
+    (purple) when `structures` is given -- where the DMT-loss looks -- then the truth
+    and each prediction with every region in its own colour, so that cells merged
+    through a broken wall share one colour.
 
     Parameters
     ----------
@@ -787,11 +814,14 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
     path : str or os.PathLike
         Where to write; the format follows the suffix. Written whole or not at all.
     structures : MorseStructures, optional
-        The structures of the first likelihood, drawn bottom left.
+        The structures of the first likelihood (whole image), drawn bottom left.
     window : tuple of two slices, optional
-        The zoom; default: :func:`find_zoom` between the first two methods.
+        The zoom; default: :func:`find_zoom` between the first and the last method.
     title : str, optional
         A title over the whole figure.
+    regions : {"background", "foreground"}, optional
+        The regions coloured in the zoom: the cells between membranes, or the
+        foreground's components (vessels).
     dpi : int, optional
         Resolution of raster formats.
 
@@ -833,7 +863,7 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
     names = list(predicted)
     if window is None:
         window, _ = find_zoom(truth, predicted[names[0]], predicted[names[-1]],
-                              size=max(16, min(values.shape) // 4))
+                              size=max(16, min(values.shape) // 6), regions=regions)
     path = pathlib.Path(os.fspath(path))
     suffix = path.suffix.lower().lstrip(".")
     columns = 2 + len(names)
@@ -863,16 +893,30 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
             _errors(grid[0, 2 + k], predicted[name], truth, f"({next(letters)}) {name}")
             frame(grid[0, 2 + k])
         if structures is not None:
-            plot_structures(np.asarray(likelihoods[names[0]], dtype=float), structures, ax=grid[1, 0],
-                            title=f"({next(letters)}) structures, {names[0]}")
+            # the first method's likelihood and its Morse structures, in the zoom: where the
+            # DMT-loss looks when that likelihood is the network's
+            first = np.asarray(likelihoods[names[0]], dtype=float)
+            ax = grid[1, 0]
+            _backdrop(ax, first[window])
+            ridges, boundaries = structures.ridges[window], structures.boundaries[window]
+            _overlay(ax, [(ridges, COLOURS["ridges"]), (boundaries, COLOURS["boundaries"]),
+                          (ridges & boundaries, COLOURS["both"])], ridges.shape)
+            _image_axes(ax, ridges.shape, f"({next(letters)}) zoom: {names[0]} structures")
         else:
             grid[1, 0].set_axis_off()
-        _errors(grid[1, 1], truth, truth, f"({next(letters)}) zoom: truth", window)
+        count = _regions_panel(grid[1, 1], truth, window, regions, "")
+        grid[1, 1].set_title(f"({next(letters)}) zoom: truth, {count} regions")
         for k, name in enumerate(names):
-            _errors(grid[1, 2 + k], predicted[name], truth, f"({next(letters)}) zoom: {name}", window)
-        handles = [Patch(color=COLOURS["missed"], label="missed"), Patch(color=COLOURS["extra"], label="extra"),
+            count = _regions_panel(grid[1, 2 + k], predicted[name], window, regions, "")
+            grid[1, 2 + k].set_title(f"({next(letters)}) zoom: {name}, {count} regions")
+        handles = [Patch(color=COLOURS["missed"], label="missed structure"),
+                   Patch(color=COLOURS["extra"], label="extra structure"),
                    Patch(facecolor="none", edgecolor=COLOURS["highlight"], label="zoom")]
-        fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+        if structures is not None:
+            handles += [Patch(color=COLOURS["ridges"], label="ridges"),
+                        Patch(color=COLOURS["boundaries"], label="boundaries"),
+                        Patch(color=COLOURS["both"], label="both")]
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
         if title:
             fig.suptitle(title, fontsize=10)
         tmp = path.with_name(f".{path.name}.tmp")
