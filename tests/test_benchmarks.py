@@ -9,13 +9,19 @@ call. When asv is installed, ``asv check --python=same`` must find no problems.
 ``benchmarks.loss`` (the DMT-loss suites) is run the same way at its smallest batch,
 1 x 1 x 128^2; topolosses, which ``benchmarks/compare_loss.py`` times when it is
 installed, is not needed.
+
+``benchmarks.training`` (the Betti error of a short BCE and DMT training) runs its
+``setup_cache`` at the tiny scale, as asv would without ``DMTLOSS_BENCH_FULL=1``, and
+every ``track_`` method on its result.
 """
 
 import importlib
 import importlib.util
 import inspect
 import itertools
+import math
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +48,13 @@ def loss_benchmarks():
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(ROOT))
         yield importlib.import_module("benchmarks.loss")
+
+
+@pytest.fixture(scope="module")
+def training_benchmarks():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(ROOT))
+        yield importlib.import_module("benchmarks.training")
 
 
 def suites(module):
@@ -137,6 +150,38 @@ def test_loss_inputs_are_seeded_and_realistic(loss_benchmarks):
     assert 0.7 < np.mean((logits > 0) == (targets > 0)) < 0.99, "targets follow the logits, not exactly"
     # a blurred field, not white noise: neighbours are strongly correlated
     assert np.corrcoef(logits[0, 0, :, :-1].ravel(), logits[0, 0, :, 1:].ravel())[0, 1] > 0.9
+
+
+def test_training_suite_tracks_a_seeded_tiny_training(training_benchmarks, engines, monkeypatch):
+    monkeypatch.delenv(engines.FULL_ENV, raising=False)
+    assert training_benchmarks.scale() == "tiny"
+    cls = training_benchmarks.ShortTraining
+    tracks = sorted(name for name in vars(cls) if name.startswith("track_"))
+    assert {"track_betti_error_bce", "track_betti_error_dmt", "track_betti_error_ratio"} <= set(tracks)
+    suite = cls()
+    results = suite.setup_cache()
+    assert results["scale"] == "tiny" and set(results["seconds"]) == {"pretrain", "bce", "dmt"}
+    # asv pickles what setup_cache returns, and the tiny scale is cheap enough for CI
+    assert pickle.loads(pickle.dumps(results)) == results
+    assert sum(results["seconds"].values()) < 30, results["seconds"]
+    for name in tracks:
+        value = getattr(suite, name)(results)
+        assert isinstance(value, float) and getattr(cls, name).unit, name
+        assert math.isnan(value) if name.endswith("ratio") and not results["bce"]["betti1"] else value >= 0
+    assert suite.track_betti_error_dmt(results) == results["dmt"]["betti1"]
+    if results["bce"]["betti1"]:
+        assert suite.track_betti_error_ratio(results) == results["dmt"]["betti1"] / results["bce"]["betti1"]
+    # seeded: the same commit tracks the same numbers
+    again = training_benchmarks.short_training("tiny")
+    assert {arm: again[arm] for arm in ("bce", "dmt")} == {arm: results[arm] for arm in ("bce", "dmt")}
+
+
+def test_training_suite_full_scale_needs_the_environment_variable(training_benchmarks, engines, monkeypatch):
+    monkeypatch.setenv(engines.FULL_ENV, "1")
+    assert training_benchmarks.scale() == "full"
+    full, tiny = training_benchmarks.SCALES["full"], training_benchmarks.SCALES["tiny"]
+    assert full["pretrain_steps"] >= 100 * tiny["pretrain_steps"] and full["side"] > tiny["side"]
+    assert training_benchmarks.ShortTraining.timeout >= 600
 
 
 def test_compare_helpers(engines):
