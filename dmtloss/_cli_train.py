@@ -152,9 +152,11 @@ def _demo(args, out):
         raise _Failure(f"argument --patch-size: at most --size ({args.size}); got {args.patch_size}")
     show = _printer(out, [("validation", ""), ("Betti error b1", "")])
     show("task", f"synthetic membranes, {args.size} x {args.size}: {args.train_images} training and "
-                 f"{args.val_images} validation images (noisy walls, weakened in places)")
-    train_set = synthetic_membranes(args.train_images, shape, seed=args.seed)
-    val_set = synthetic_membranes(args.val_images, shape, seed=args.seed + 1_000_003)
+                 f"{args.val_images} validation images (noise {args.noise:g}, up to {args.gaps} "
+                 "weakened walls per image)")
+    data = dict(gap_count=args.gaps, noise=args.noise)
+    train_set = synthetic_membranes(args.train_images, shape, seed=args.seed, **data)
+    val_set = synthetic_membranes(args.val_images, shape, seed=args.seed + 1_000_003, **data)
     epoch = max(1, min(args.pretrain_steps, 500))
     pretrain = _config(args, loss="bce", steps=args.pretrain_steps, steps_per_epoch=epoch,
                        lr_schedule="constant")
@@ -346,6 +348,10 @@ def add_commands(commands):
                       help="training images (default: %(default)s)")
     demo.add_argument("--val-images", type=_bounded_int(2), default=24, metavar="N",
                       help="validation images (default: %(default)s)")
+    demo.add_argument("--gaps", type=_bounded_int(0), default=20, metavar="G",
+                      help="weakened wall segments per image (default: %(default)s)")
+    demo.add_argument("--noise", type=_nonnegative_float, default=0.4, metavar="SIGMA",
+                      help="noise of the images, in units of the wall contrast (default: %(default)s)")
     demo.add_argument("--output", "-o", default="dmtloss-demo.png", metavar="PATH",
                       help="the figure (default: %(default)s)")
     demo.add_argument("--out-dir", default="dmtloss-demo", metavar="DIR",
