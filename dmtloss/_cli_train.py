@@ -214,6 +214,8 @@ def _demo(args, out):
 def _train(args, out):
     from . import train as training
 
+    if args.resume and args.overwrite:
+        raise _Failure("arguments --resume and --overwrite: give one")
     if args.resume and args.init:
         raise _Failure("arguments --resume and --init: give one (--resume continues a run in "
                        "--out-dir, --init starts a new one from a checkpoint's weights)")
@@ -234,8 +236,11 @@ def _train(args, out):
                 f"into {args.out_dir}" + (" (resumed)" if args.resume else ""))
     try:
         result = training.train(config, train_set, val_set, out_dir=args.out_dir, init=args.init,
-                                resume=args.resume, progress=args.progress)
-    except (FileNotFoundError, ValueError) as err:
+                                resume=args.resume, overwrite=args.overwrite, progress=args.progress)
+    except FileExistsError:
+        raise _Failure(f"argument --out-dir: {args.out_dir!r} already holds a run; add --resume to "
+                       "continue it or --overwrite to replace it") from None
+    except (FileNotFoundError, ValueError, TypeError) as err:
         raise _Failure(str(err)) from None
     if result.history:
         last = result.history[-1]
@@ -380,6 +385,8 @@ def add_commands(commands):
     train.add_argument("--init", default=None, metavar="CKPT",
                        help="start from this checkpoint's weights (e.g. a BCE-pretrained network)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out-dir")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run in --out-dir (refused otherwise)")
     _add_training_options(train, dict(width=16, depth=4, patch_size=128, batch_size=8, lr=1e-3))
     train.set_defaults(run=_train)
 

@@ -102,6 +102,18 @@ def test_train_resume_continues_to_the_uninterrupted_weights(tmp_path, capsys):
         assert torch.equal(whole[key], cut[key]), key
 
 
+def test_train_refuses_to_overwrite_a_run_unless_asked(tmp_path, capsys):
+    args = ["train", "--data", "synthetic-membranes:1", "--out-dir", str(tmp_path / "run"), "--loss", "bce",
+            "--steps", "1", "--steps-per-epoch", "1", *TINY]
+    assert main(args) == 0
+    before = (tmp_path / "run" / "last.pt").read_bytes()
+    capsys.readouterr()
+    assert main(args) == 2
+    _error(capsys, "--out-dir", "already holds a run", "--resume", "--overwrite")
+    assert (tmp_path / "run" / "last.pt").read_bytes() == before
+    assert main([*args, "--overwrite"]) == 0
+
+
 def test_evaluate_prediction_files(tmp_path, capsys):
     (tmp_path / "p").mkdir()
     (tmp_path / "t").mkdir()
