@@ -274,6 +274,9 @@ def _evaluate(args, out):
         except (ValueError, RuntimeError, OSError) as err:
             raise _Failure(f"argument --checkpoint: cannot load {args.checkpoint!r}: {err}") from None
         dataset = load_data(args.data, "--data", seed=args.seed)
+        if dataset.ndim != config.ndim:
+            raise _Failure(f"argument --data: {dataset.ndim}-D images, but the checkpoint is a "
+                           f"{config.ndim}-D network")
         likelihoods = [training.predict(model, image) for image in dataset.images]
         predictions = [lik >= 0.5 for lik in likelihoods]
         targets, names, regions = list(dataset.targets), list(dataset.names), dataset.regions

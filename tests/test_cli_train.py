@@ -82,6 +82,9 @@ def test_train_then_evaluate_a_checkpoint(tmp_path, capsys):
     assert saved["summary"]["dice"] == pytest.approx(list(want["dice"]), abs=1e-12)
     assert printed["dice"] == f"{want['dice'][0]:.4f} +- {want['dice'][1]:.4f}"
     assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["membranes_00.npy", "membranes_01.npy"]
+    # a 2-D network on 3-D data is a one-line error
+    assert main(["evaluate", "--checkpoint", str(out_dir / "last.pt"), "--data", "synthetic-tubes:1"]) == 2
+    _error(capsys, "--data", "3-D images", "2-D network")
 
 
 def test_train_resume_continues_to_the_uninterrupted_weights(tmp_path, capsys):
