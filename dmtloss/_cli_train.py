@@ -356,7 +356,7 @@ def add_commands(commands):
                       help="training images (default: %(default)s)")
     demo.add_argument("--val-images", type=_bounded_int(2), default=24, metavar="N",
                       help="validation images (default: %(default)s)")
-    demo.add_argument("--gaps", type=_bounded_int(0), default=20, metavar="G",
+    demo.add_argument("--gaps", type=_bounded_int(0), default=60, metavar="G",
                       help="weakened wall segments per image (default: %(default)s)")
     demo.add_argument("--noise", type=_nonnegative_float, default=0.4, metavar="SIGMA",
                       help="noise of the images, in units of the wall contrast (default: %(default)s)")

@@ -1093,8 +1093,17 @@ def experiment_markdown(name, runs, figure_links):
     lines += ["**Training time** — wall-clock seconds per seed (mean over seeds), including "
               "the per-epoch checkpoints.", "",
               _markdown_table(["run", "steps", "seconds", "seconds per step"], timing), ""]
-    for caption, link in figure_links:
-        lines += [f"![{caption}]({link})", "", f"*{caption}*", ""]
+    if first["data"]["kind"] == "em-vnc":
+        # crops of the em-vnc images and labels are the data themselves (CC BY-NC-SA 3.0):
+        # the report draws them for whoever runs it, the project does not commit them
+        names = ", ".join(f"`{pathlib.Path(link).name}`" for _, link in figure_links)
+        if names:
+            lines += [f"Qualitative figures (validation crops of image, truth and every arm: {names}) "
+                      "are written next to this page by the report, in `docs/figures/results/`, and "
+                      "are not committed: they show crops of the CC BY-NC-SA 3.0 data.", ""]
+    else:
+        for caption, link in figure_links:
+            lines += [f"![{caption}]({link})", "", f"*{caption}*", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
