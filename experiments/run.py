@@ -829,7 +829,8 @@ def qualitative_figures(plan, comparison, val_set, folder, *, seed=0, dpi=90):
         title = (f"{plan.name}, seed {seed}: {rules[label]} ({where}; Betti error b0+b1 of the crop, "
                  f"{dmt} - {baseline}: {difference:+d})")
         path = folder / f"qualitative-{label}.png"
-        plotting.comparison_figure(image, truth, likelihoods, path, structures=structures, title=title, dpi=dpi)
+        plotting.comparison_figure(image, truth, likelihoods, path, structures=structures, title=title,
+                                   regions=val_set.regions, dpi=dpi)
         paths.append(path)
     return paths
 
