@@ -678,13 +678,7 @@ def explain_figure(likelihood, structures, path, *, target=None, highlight=None,
         if title:
             fig.suptitle(title, fontsize=10)
         fig.get_layout_engine().set(w_pad=0.04, h_pad=0.06, wspace=0.04, hspace=0.06)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            fig.savefig(tmp, dpi=dpi, format=suffix, facecolor="white")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-            fig.clear()
+        _save(fig, path, suffix, dpi)
     return path
 
 
@@ -919,14 +913,19 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
         if title:
             fig.suptitle(title, fontsize=10)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            fig.savefig(tmp, dpi=dpi, format=suffix, facecolor="white")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-            fig.clear()
+        _save(fig, path, suffix, dpi)
     return path
+
+
+def _save(fig, path, suffix, dpi):
+    """Write `fig` whole or not at all: to a temporary file, then renamed over `path`."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fig.savefig(tmp, dpi=dpi, format=suffix, facecolor="white")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        fig.clear()
 
 
 def _rc_context():
