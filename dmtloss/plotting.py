@@ -696,7 +696,8 @@ def find_zoom(target, first, second, size=32, *, regions="background"):
     Candidates are the connected pieces of the target that `first` misses and `second`
     predicts (walls one closes and the other leaves open), and the reverse; each is
     scored by how much closer `second`'s region count inside a ``size`` window around
-    it comes to the target's than `first`'s. The best-scoring window is returned.
+    it comes to the target's than `first`'s. The best-scoring window is returned; among
+    equal scores, one where `first` merged regions (a broken wall) comes first.
 
     Parameters
     ----------
@@ -732,7 +733,7 @@ def find_zoom(target, first, second, size=32, *, regions="background"):
     half = size // 2
     candidates = (target & ~first & second) | (~target & first & ~second)
     labels, count = ndimage.label(candidates, structure=np.ones((3, 3)))
-    best = (0, -1, (slice(0, size), slice(0, size)))
+    best = ((0, False, -1), (slice(0, size), slice(0, size)))
     for k, where in enumerate(ndimage.find_objects(labels), start=1):
         rows, cols = np.nonzero(labels[where] == k)
         r = int(round(rows.mean())) + where[0].start
@@ -741,12 +742,14 @@ def find_zoom(target, first, second, size=32, *, regions="background"):
         c0 = min(max(c - half, 0), target.shape[1] - size)
         window = (slice(r0, r0 + size), slice(c0, c0 + size))
         truth = _regions_in(target[window], regions)
-        score = (abs(_regions_in(first[window], regions) - truth)
-                 - abs(_regions_in(second[window], regions) - truth))
-        key = (score, len(rows))
-        if key > best[:2]:
-            best = (score, len(rows), window)
-    return best[2], max(int(best[0]), 0)
+        found = _regions_in(first[window], regions)
+        score = abs(found - truth) - abs(_regions_in(second[window], regions) - truth)
+        # among equal scores, a merge (regions lost: a broken wall) before a split, then
+        # the larger difference in pixels
+        key = (score, found < truth, len(rows))
+        if key > best[0]:
+            best = (key, window)
+    return best[1], max(int(best[0][0]), 0)
 
 
 def _errors(ax, prediction, target, title, window=None):
