@@ -1095,13 +1095,10 @@ def experiment_markdown(name, runs, figure_links):
               "the per-epoch checkpoints.", "",
               _markdown_table(["run", "steps", "seconds", "seconds per step"], timing), ""]
     if first["data"]["kind"] == "em-vnc":
-        # crops of the em-vnc images and labels are the data themselves (CC BY-NC-SA 3.0):
-        # the report draws them for whoever runs it, the project does not commit them
-        names = ", ".join(f"`{pathlib.Path(link).name}`" for _, link in figure_links)
-        if names:
-            lines += [f"Qualitative figures (validation crops of image, truth and every arm: {names}) "
-                      "are written next to this page by the report, in `docs/figures/results/`, and "
-                      "are not committed: they show crops of the CC BY-NC-SA 3.0 data.", ""]
+        if figure_links:
+            lines += ["Qualitative figures (validation crops of image, truth and every arm) stay in "
+                      "each seed's run folder, `figures/qualitative-*.png`, and never enter the "
+                      "repository: they show crops of the CC BY-NC-SA 3.0 data.", ""]
     else:
         for caption, link in figure_links:
             lines += [f"![{caption}]({link})", "", f"*{caption}*", ""]
@@ -1138,17 +1135,24 @@ def write_report(paths, markdown=RESULTS_MD, figures=RESULTS_FIGURES, *, log=pri
                           f"{all_results[0]['plan']['report']['baseline']} as the grey band",
                           (relative / betti.name).as_posix()))
         first_path, first = runs[0]
+        # crops of licensed data (em-vnc: CC BY-NC-SA 3.0) are the data themselves: they stay
+        # in the run folder, outside the repository's docs
+        licensed = first["data"]["kind"] == "em-vnc"
         for label in ("dmt-best", "dmt-worst", "random"):
             source = first_path.parent / "figures" / f"qualitative-{label}.png"
             if source.is_file():
-                target = figures / f"{name}-{label}.png"
-                shutil.copyfile(source, target)
-                _check_png(target)
                 caption = {"dmt-best": "the validation crop where the DMT arm gained most",
                            "dmt-worst": "the validation crop where the DMT arm lost most",
                            "random": "a validation crop drawn at random"}[label]
-                links.append((f"{name}, seed {first['seed']}: {caption} (missed structure in vermilion, "
-                              f"extra in blue)", (relative / target.name).as_posix()))
+                caption = (f"{name}, seed {first['seed']}: {caption} (missed structure in vermilion, "
+                           "extra in blue)")
+                if licensed:
+                    links.append((caption, source.as_posix()))
+                    continue
+                target = figures / f"{name}-{label}.png"
+                shutil.copyfile(source, target)
+                _check_png(target)
+                links.append((caption, (relative / target.name).as_posix()))
         block = experiment_markdown(name, runs, links)
         begin, end = f"<!-- BEGIN results:{name} -->", f"<!-- END results:{name} -->"
         if begin in text and end in text and text.index(begin) < text.index(end):
