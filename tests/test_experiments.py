@@ -139,6 +139,14 @@ def test_quick_em_vnc_layout(run, tmp_path, capsys):
     # the data folder is only read, and no data file is copied next to the results
     assert sorted(p.relative_to(data_dir) for p in data_dir.rglob("*")) == before
     assert not [p for p in out.rglob("*") if p.suffix in (".tif", ".tiff")]
+    # the report keeps crops of the licensed data out of the docs' figures
+    markdown, figures = tmp_path / "docs" / "results.md", tmp_path / "docs" / "figures" / "results"
+    markdown.parent.mkdir()
+    assert run.main(["report", str(out), "--markdown", str(markdown), "--figures", str(figures)]) == 0
+    assert list((out / "seed-0" / "figures").glob("qualitative-*.png"))
+    crops = {f"em-vnc-{label}.png" for label in ("dmt-best", "dmt-worst", "random")}
+    assert not crops & {p.name for p in figures.glob("*")}
+    assert "never enter the repository" in markdown.read_text()
 
 
 def test_a_done_seed_is_skipped_and_another_configuration_refused(run, tmp_path, capsys):
