@@ -32,27 +32,16 @@ import numbers
 import torch
 import torch.nn.functional as F
 
+from .loss import _check_input, _check_target
+from .reference._validation import as_epsilon
+
 __all__ = ["weighted_bce", "soft_skeleton", "cldice_loss"]
 
 
 def _check(input, target, beta):
-    if not isinstance(input, torch.Tensor) or not input.is_floating_point():
-        raise TypeError(f"`input` must be a floating-point torch.Tensor; got "
-                        f"{getattr(input, 'dtype', type(input).__name__)}")
-    if input.ndim not in (4, 5):
-        raise ValueError(f"`input` must be (N, C, H, W) or (N, C, D, H, W); got shape {tuple(input.shape)}")
-    if not isinstance(target, torch.Tensor):
-        raise TypeError(f"`target` must be a torch.Tensor; got {type(target).__name__}")
-    if target.shape != input.shape:
-        raise ValueError(f"`target` must have the shape of `input` {tuple(input.shape)}; "
-                         f"got {tuple(target.shape)}")
-    target = target.to(device=input.device, dtype=input.dtype)
-    if not bool(((target == 0) | (target == 1)).all()):
-        raise ValueError("`target` must hold values in {0, 1}")
-    if (not isinstance(beta, numbers.Real) or isinstance(beta, bool)
-            or not (float(beta) >= 0 and float(beta) < float("inf"))):
-        raise ValueError(f"`beta` must be a finite number >= 0; got {beta!r}")
-    return target
+    """The DMT-loss's own validation of logits, target and weight (:mod:`dmtloss.loss`)."""
+    _check_input(input, from_logits=True)
+    return _check_target(target, input), as_epsilon(beta, name="beta")
 
 
 def weighted_bce(input, target, beta=3.0):
@@ -90,7 +79,7 @@ def weighted_bce(input, target, beta=3.0):
     >>> round(weighted_bce(logits, target, beta=1.0).item(), 4)  # ln 2 * (1 + 1)
     1.3863
     """
-    target = _check(input, target, beta)
+    target, beta = _check(input, target, beta)
     bce = F.binary_cross_entropy_with_logits(input, target, reduction="none")
     n, c = input.shape[:2]
     bce, flat = bce.reshape(n, c, -1), target.reshape(n, c, -1)
@@ -192,7 +181,7 @@ def cldice_loss(input, target, beta=3.0, iterations=10, smooth=1.0):
     >>> round(cldice_loss(logits, target, beta=1.0, iterations=2).item(), 4)
     0.0
     """
-    target = _check(input, target, beta)
+    target, beta = _check(input, target, beta)
     probability = torch.sigmoid(input)
     bce = F.binary_cross_entropy_with_logits(input, target)
     n, c = input.shape[:2]
