@@ -6,12 +6,10 @@ class come from :mod:`dmtloss.cli`.
 """
 
 import argparse
-import dataclasses
 import json
 import math
 import os
 import pathlib
-import sys
 import time
 
 from .cli import _bounded_int, _check_output, _Failure, _nonnegative_float, _printer
@@ -291,8 +289,7 @@ def _evaluate(args, out):
         predictions, targets, names = _read_pairs(args.predictions, args.targets)
         regions = args.regions
     rows = metrics.image_metrics(predictions, targets, regions=regions, **options)
-    summary = {key: (float(np.mean([r[key] for r in rows])), float(np.std([r[key] for r in rows])))
-               for key in rows[0]}
+    summary = metrics._summary(rows)
     show = _printer(out, [(key, "") for key in summary])
     show("images", f"{len(rows)} ({regions} regions)")
     for key, (mean, std) in summary.items():

@@ -599,7 +599,11 @@ def summarize(predictions, targets, *, regions="background", patch_size=None, n_
     >>> s["betti1"], s["cell_count_error"]
     ((0.0, 0.0), (-0.5, 0.5))
     """
-    rows = image_metrics(predictions, targets, regions=regions, patch_size=patch_size,
-                         n_patches=n_patches, seed=seed)
+    return _summary(image_metrics(predictions, targets, regions=regions, patch_size=patch_size,
+                                  n_patches=n_patches, seed=seed))
+
+
+def _summary(rows):
+    """``{key: (mean, population std)}`` over the rows of :func:`image_metrics`."""
     return {key: (float(np.mean([r[key] for r in rows])), float(np.std([r[key] for r in rows])))
             for key in rows[0]}
