@@ -40,6 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .reference._validation import as_choice
+
 __all__ = ["UNet"]
 
 _NORMS = ("batch", "instance", "group", "none")
@@ -52,14 +54,6 @@ def _int(value, name, low):
     if value < low:
         raise ValueError(f"`{name}` must be >= {low}; got {value}")
     return int(value)
-
-
-def _choice(value, choices, name):
-    if not isinstance(value, str):
-        raise TypeError(f"`{name}` must be a string among {choices}; got {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}; got {value!r}")
-    return value
 
 
 def _norm(kind, ndim, channels):
@@ -162,8 +156,8 @@ class UNet(nn.Module):
         self.out_channels = _int(out_channels, "out_channels", 1)
         self.width = _int(width, "width", 1)
         self.depth = _int(depth, "depth", 1)
-        self.norm = _choice(norm, _NORMS, "norm")
-        self.up = _choice(up, _UPS, "up")
+        self.norm = as_choice(norm, _NORMS, "norm")
+        self.up = as_choice(up, _UPS, "up")
         self.multiple = 2 ** (self.depth - 1)
         channels = [self.width * 2 ** level for level in range(self.depth)]
         self.down = nn.ModuleList()

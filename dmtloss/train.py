@@ -72,7 +72,7 @@ import torch
 import torch.distributed as dist
 
 from .data._types import SegmentationSet
-from .data.patches import PatchDataset
+from .data.patches import PatchDataset, _sides
 from .loss import DMTLoss, dmt_mask
 from .metrics import summarize
 from .models import UNet
@@ -127,26 +127,6 @@ def _bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be a bool; got {type(value).__name__}")
     return bool(value)
-
-
-def _sides(value, name, ndim, *, allow_none=False, low=2):
-    if value is None and allow_none:
-        return None
-    if _is_int(value):
-        sides = (value,) * ndim
-    elif isinstance(value, (tuple, list)):
-        sides = tuple(value)
-        if len(sides) != ndim:
-            raise ValueError(f"`{name}` must have one side per axis ({ndim}); got {value!r}")
-    else:
-        kinds = "None, an int or a tuple of ints" if allow_none else "an int or a tuple of ints"
-        raise TypeError(f"`{name}` must be {kinds}; got {type(value).__name__}")
-    for side in sides:
-        if not _is_int(side):
-            raise TypeError(f"`{name}` must hold ints; got {side!r}")
-        if side < low:
-            raise ValueError(f"`{name}` sides must be >= {low}; got {value!r}")
-    return tuple(int(s) for s in sides)
 
 
 def _plain(value, name):

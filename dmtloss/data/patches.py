@@ -58,21 +58,25 @@ def _int(value, name, low=None):
     return int(value)
 
 
-def _patch_size(patch_size, ndim):
-    if isinstance(patch_size, numbers.Integral) and not isinstance(patch_size, (bool, np.bool_)):
-        size = (patch_size,) * ndim
-    elif isinstance(patch_size, (tuple, list)):
-        size = tuple(patch_size)
-        if len(size) != ndim:
-            raise ValueError(f"`patch_size` must have one side per axis ({ndim}); got {patch_size!r}")
+def _sides(value, name, ndim, *, allow_none=False, low=2):
+    """`value` (an int, or one int per axis) as a tuple of `ndim` ints >= `low`."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        sides = (value,) * ndim
+    elif isinstance(value, (tuple, list)):
+        sides = tuple(value)
+        if len(sides) != ndim:
+            raise ValueError(f"`{name}` must have one side per axis ({ndim}); got {value!r}")
     else:
-        raise TypeError(f"`patch_size` must be an int or a tuple of ints; got {type(patch_size).__name__}")
-    for side in size:
+        kinds = "None, an int or a tuple of ints" if allow_none else "an int or a tuple of ints"
+        raise TypeError(f"`{name}` must be {kinds}; got {type(value).__name__}")
+    for side in sides:
         if isinstance(side, (bool, np.bool_)) or not isinstance(side, numbers.Integral):
-            raise TypeError(f"`patch_size` must hold ints; got {side!r}")
-        if side < 2:
-            raise ValueError(f"`patch_size` sides must be >= 2; got {patch_size!r}")
-    return tuple(int(s) for s in size)
+            raise TypeError(f"`{name}` must hold ints; got {side!r}")
+        if side < low:
+            raise ValueError(f"`{name}` sides must be >= {low}; got {value!r}")
+    return tuple(int(s) for s in sides)
 
 
 def _op(op, n):
@@ -288,7 +292,7 @@ class PatchDataset(torch.utils.data.Dataset):
             raise TypeError(f"`augment` must be a bool; got {type(augment).__name__}")
         self.dataset = dataset
         self.ndim = dataset.ndim
-        self.patch_size = _patch_size(patch_size, self.ndim)
+        self.patch_size = _sides(patch_size, "patch_size", self.ndim)
         self.length = _int(length, "length", 1)
         self.augment = bool(augment)
         self.seed = _int(seed, "seed", 0)
