@@ -79,8 +79,6 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
     """
     n = n1 * n2
     cs2 = 2 * n2 - 1
-    t2 = n2 - 1
-    n_top = (n1 - 1) * t2
     big = n  # the rank of a pixel beyond the frame: never lower
     none = np.int64(1) << 62  # the sort key of a neighbour outside the lower star
     parent = np.arange(n, dtype=IDX)  # representative = the oldest vertex of the component

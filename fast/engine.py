@@ -33,8 +33,9 @@ Algorithm
    (d-1)-cell.
 
 Everything but step 4 and the 3-D cancellations is O(n log n) (the sort) plus
-near-linear union-finds; only the pairs of positive persistence are sorted. Per-cell
-arrays are int32, so an image may have at most 79.5 million pixels. Peak memory,
+near-linear union-finds; only the pairs of positive persistence are sorted. Positions
+(27 per rank) are int32 -- the 3-D per-cell arrays hold them, and the 2-D square ages
+pack ranks into 27 bits -- so an image may have at most 79.5 million pixels. Peak memory,
 measured as the growth of the process's maximum resident set
 (``benchmarks/compare.py``): about 110-130 bytes per pixel in 2-D (512^2 and 1024^2;
 about 35 of them the copies the result types make of the masks) and about 370-380
@@ -169,7 +170,7 @@ class _Complex:
         self.middle = _Pairs(1, births, squares, self.value(births), self.value(squares), self.pos[births])
 
     def value(self, cells):
-        """Values of the given cells (3-D: from their positions)."""
+        """Values of the given cells, from their positions (3-D only: 2-D keeps none)."""
         return self.value_by_rank[self.pos[cells] // K.SLOT]
 
     def positions(self, cells):
