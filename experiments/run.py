@@ -33,7 +33,10 @@ configuration, per arm the per-image metrics rows, training seconds and steps, t
 and the machine), ``table.txt`` (:func:`dmtloss.study.format_table`) and ``figures/``:
 qualitative panels as the paper's Figure 6 (validation crops: image, truth, each main
 arm) and the Betti error against epsilon and beta. A seed whose ``results.json`` holds the
-same configuration is skipped (``--force`` reruns it).
+same configuration is skipped (``--force`` reruns it); one that holds the same experiment
+with fewer arms is extended: only the missing arms are fine-tuned, from its saved
+pretrained state, and merged into its results (so ``--arms ablation`` after ``--arms
+main`` adds the ablation without pretraining again).
 
 ``report`` reads the ``results.json`` of every seed under the given folders and writes,
 per experiment, mean +- std over seeds and images of every metric (missing holes, extra
@@ -701,7 +704,42 @@ def _comparable(record):
     return record
 
 
-def run_seed(plan, seed, out_dir, *, data, progress=True, log=print, figures=True):
+_PER_ARM = ("arms", "groups", "compare_to")  # the parts of a plan record that are per arm
+
+
+def added_arms(done, wanted):
+    """The arms plan record `wanted` adds to `done`, or None if they are different experiments.
+
+    Two records are the same experiment when everything but their choice of arms agrees
+    (data, pretraining, metrics, the configuration file) and every arm they share has the
+    same fields, group and paired-test target; `wanted` then extends `done` by the arms
+    it names that `done` lacks (an empty list when it names none).
+    """
+    a, b = _comparable(done), _comparable(wanted)
+    if {k: v for k, v in a.items() if k not in _PER_ARM} != {k: v for k, v in b.items() if k not in _PER_ARM}:
+        return None
+    for key in _PER_ARM:
+        if any(a[key][arm] != b[key][arm] for arm in a[key].keys() & b[key].keys()):
+            return None
+    return [arm for arm in b["arms"] if arm not in a["arms"]]
+
+
+def union_plan(records):
+    """One plan record holding every arm of `records` (same experiment), in the file's order."""
+    merged = copy.deepcopy(records[0])
+    for record in records[1:]:
+        for key in _PER_ARM:
+            for arm, value in record[key].items():
+                merged[key].setdefault(arm, value)
+    order = list(merged["config"].get("arms", {}))
+    baseline = merged["report"]["baseline"]
+    names = sorted(merged["arms"], key=lambda n: (n != baseline, order.index(n) if n in order else len(order)))
+    for key in _PER_ARM:
+        merged[key] = {n: merged[key][n] for n in names}
+    return merged
+
+
+def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=print, figures=True):
     """Pretrain with BCE and fine-tune each arm for one seed; write results, table, figures.
 
     Parameters
@@ -713,13 +751,18 @@ def run_seed(plan, seed, out_dir, *, data, progress=True, log=print, figures=Tru
         The seed's folder.
     data : tuple
         ``(train_set, val_set, info)`` from :func:`load_data`.
+    previous : dict, optional
+        The seed's earlier ``results.json``, of the same experiment (:func:`added_arms`):
+        only the arms of `plan` it lacks are fine-tuned, from its pretrained checkpoint
+        ``out_dir/pretrain/last.pt``, and the results are merged into it (the runs
+        are deterministic, so this is the run that all arms at once would have been).
 
     Returns
     -------
     results : dict
         The content of ``results.json``.
     """
-    from dmtloss.study import compare_losses
+    from dmtloss.study import Comparison, compare_losses
     from dmtloss.train import TrainConfig
 
     train_set, val_set, data_info = data
@@ -728,31 +771,72 @@ def run_seed(plan, seed, out_dir, *, data, progress=True, log=print, figures=Tru
     started = datetime.datetime.now(datetime.timezone.utc)
     wall = time.perf_counter()
     pretrain = TrainConfig.from_dict({**plan.pretrain, "seed": seed})
-    arms = {name: TrainConfig.from_dict({**fields, "seed": seed}) for name, fields in plan.arms.items()}
+    todo = [name for name in plan.arms if previous is None or name not in previous["arms"]]
+    arms = {name: TrainConfig.from_dict({**plan.arms[name], "seed": seed}) for name in todo}
     metric_options = {k: v for k, v in plan.metric_options.items() if v is not None}
-    comparison = compare_losses(train_set, val_set, pretrain, arms, out_dir=out, progress=progress,
-                                metric_options=metric_options, log=log)
+    command = [sys.executable, *sys.argv]
+    if previous is None:
+        comparison = compare_losses(train_set, val_set, pretrain, arms, out_dir=out, progress=progress,
+                                    metric_options=metric_options, log=log)
+        extensions = []
+    else:
+        init = out / "pretrain" / "last.pt"
+        if not init.is_file():
+            raise ConfigError(f"{out}: results.json is there but not the pretrained state {init}; pass "
+                              f"--force to rerun the seed")
+        log(f"adding arm(s) {', '.join(todo)} to the {len(previous['arms'])} done, from {init}")
+        added = compare_losses(train_set, val_set, None, arms, out_dir=out, init=init, progress=progress,
+                               metric_options=metric_options, log=log)
+        record = union_plan([previous["plan"], json.loads(json.dumps(_plan_record(plan), default=_json_default))])
+        plan = dataclasses.replace(plan, arms=record["arms"], groups=record["groups"],
+                                   compare_to=record["compare_to"])
+        rows = {**previous["rows"], **added.rows}
+        comparison = Comparison(tuple(plan.arms), {arm: rows[arm] for arm in plan.arms}, dict(added.likelihoods),
+                                init, {arm: out / arm / "last.pt" for arm in plan.arms},
+                                {**previous["seconds"], **added.seconds})
+        (out / "metrics.json").write_text(json.dumps(
+            {"images": list(val_set.names), "seconds": comparison.seconds, "rows": comparison.rows}, indent=1))
+        extensions = [*previous.get("extensions", []),
+                      {"arms": todo, "command": command, "started": started.isoformat(timespec="seconds"),
+                       "machine": machine()}]
     table = group_tables(plan, comparison)
-    steps = {"pretrain": pretrain.steps, **{name: config.steps for name, config in arms.items()}}
+    steps = {"pretrain": pretrain.steps,
+             **{name: (previous["steps"][name] if name not in arms else arms[name].steps) for name in plan.arms}}
     results = {
         "format": FORMAT, "version": VERSION, "experiment": plan.name, "title": plan.title, "seed": seed,
         "quick": plan.config.get("quick", False), "plan": _plan_record(plan), "data": data_info,
         "arms": list(comparison.arms), "images": list(val_set.names), "rows": comparison.rows,
         "seconds": comparison.seconds, "steps": steps,
         "seconds_per_step": {name: comparison.seconds[name] / steps[name] for name in comparison.seconds},
-        "table": table, "machine": machine(), "command": [sys.executable, *sys.argv],
-        "started": started.isoformat(timespec="seconds"),
+        "table": table, "machine": machine() if previous is None else previous["machine"],
+        "command": command if previous is None else previous["command"],
+        "started": started.isoformat(timespec="seconds") if previous is None else previous["started"],
     }
+    if extensions:
+        results["extensions"] = extensions
     (out / "table.txt").write_text(table + "\n")
     if figures:
         folder = out / "figures"
         folder.mkdir(exist_ok=True)
+        _predict_missing(plan, comparison, val_set)
         written = qualitative_figures(plan, comparison, val_set, folder, seed=seed)
         betti = betti_figure([results], plan.report, folder / "betti-vs-epsilon.png")
         results["figures"] = [str(p.relative_to(out)) for p in [*written, *([betti] if betti else [])]]
-    results["wall_seconds"] = time.perf_counter() - wall
+    results["wall_seconds"] = time.perf_counter() - wall + (previous or {}).get("wall_seconds", 0.0)
     write_json(out / "results.json", results)
     return results
+
+
+def _predict_missing(plan, comparison, val_set):
+    """Fill in, from their checkpoints, the likelihoods the figures show that were not just trained."""
+    from dmtloss.train import load_checkpoint, predict
+
+    baseline, dmt = plan.report["baseline"], plan.report["dmt"]
+    needed = [baseline, dmt, *[arm for arm in comparison.arms if plan.groups.get(arm) == "main"]]
+    for arm in dict.fromkeys(needed):
+        if arm in comparison.arms and arm not in comparison.likelihoods:
+            model = load_checkpoint(comparison.checkpoints[arm])[0]
+            comparison.likelihoods[arm] = [predict(model, image) for image in val_set.images]
 
 
 # ----------------------------------------------------------------------------------
@@ -837,7 +921,7 @@ def qualitative_figures(plan, comparison, val_set, folder, *, seed=0, dpi=90):
 
 def _series(results, report):
     """Betti errors of the DMT arms that differ from report.dmt in epsilon or beta alone."""
-    plan = results[0]["plan"]
+    plan = union_plan([r["plan"] for r in results])
     reference = plan["arms"].get(report["dmt"])
     if reference is None:
         return {}, None
@@ -949,7 +1033,7 @@ def read_results(paths):
             raise ConfigError(f"experiment {name!r}: seed(s) found twice: {seeds} "
                               f"({', '.join(str(p) for p, _ in runs)})")
         for path, results in runs[1:]:
-            if _comparable(results["plan"]) != _comparable(first["plan"]) or results["quick"] != first["quick"]:
+            if added_arms(first["plan"], results["plan"]) is None or results["quick"] != first["quick"]:
                 raise ConfigError(f"experiment {name!r}: {path} was run with another configuration than "
                                   f"{first_path}; report them separately")
     return experiments
@@ -973,6 +1057,7 @@ def _markdown_table(header, rows, align=None):
 def _paired(runs, arm, other, key, lower):
     from dmtloss.study import paired_test
 
+    runs = [run for run in runs if arm in run[1]["rows"] and other in run[1]["rows"]]  # the seeds with both
     a, b = _pooled(runs, other, key), _pooled(runs, arm, key)
     if not a or len(a) != len(b):
         return "—"
@@ -1035,11 +1120,12 @@ def _machine_line(runs):
 def experiment_markdown(name, runs, figure_links):
     """The Markdown block of one experiment (between its markers in results.md)."""
     first = runs[0][1]
-    plan = first["plan"]
+    plan = union_plan([r["plan"] for _, r in runs])
     report = plan["report"]
     baseline = report["baseline"]
     seeds = [r["seed"] for _, r in runs]
-    arms = [arm for arm in first["arms"]]
+    arms = list(plan["arms"])
+    seeds_of = {arm: [r["seed"] for _, r in runs if arm in r["rows"]] for arm in arms}
     groups = plan["groups"]
     n_images = len(first["images"])
     metrics = [(k, label, lower) for k, label, lower in METRICS
@@ -1059,6 +1145,11 @@ def experiment_markdown(name, runs, figure_links):
     rows = [[label + arrows[lower], *[_fmt(_pooled(runs, arm, key)) for arm in main]]
             for key, label, lower in metrics]
     lines += [_markdown_table(["metric", *main], rows), ""]
+    partial = [arm for arm in arms if seeds_of[arm] != seeds]
+    if partial:
+        lines += ["Arms run on some seeds only (their means and paired tests use those seeds): "
+                  + "; ".join(f"{arm}: seed(s) {', '.join(map(str, seeds_of[arm]))}" for arm in partial)
+                  + ".", ""]
     others = [arm for arm in main if arm != baseline]
     if others:
         lines += [f"**Paired differences from {baseline}** — mean of (arm − {baseline}) over the {n} "
@@ -1076,19 +1167,20 @@ def experiment_markdown(name, runs, figure_links):
         if not chosen:
             continue
         reference = [report["dmt"]] if group == "ablation" and report["dmt"] in arms else []
-        lines += [f"**{heading}** — mean ± std; last column: paired difference of the "
-                  f"{labels[headline]} from the arm named there.", ""]
+        lines += [f"**{heading}** — mean ± std over the arm's seeds × images; last column: paired "
+                  f"difference of the {labels[headline]} from the arm named there, on the seeds both ran.", ""]
         rows = []
         for arm in reference + chosen:
             target = plan["compare_to"][arm]
-            rows.append([arm, _arm_fields(plan, arm), *[_fmt(_pooled(runs, arm, k)) for k in keys],
+            rows.append([arm, _arm_fields(plan, arm), ", ".join(map(str, seeds_of[arm])),
+                         *[_fmt(_pooled(runs, arm, k)) for k in keys],
                          f"{target}: {_paired(runs, arm, target, headline, True)}"])
-        lines += [_markdown_table(["arm", "settings", *[labels[k] for k in keys], "vs"], rows,
-                                  ["---", "---", *["---:"] * len(keys), "---"]), ""]
+        lines += [_markdown_table(["arm", "settings", "seeds", *[labels[k] for k in keys], "vs"], rows,
+                                  ["---", "---", "---", *["---:"] * len(keys), "---"]), ""]
     timing = []
     for arm in ["pretrain", *arms]:
         seconds = [r["seconds"][arm] for _, r in runs if arm in r["seconds"]]
-        steps = first["steps"][arm]
+        steps = next(r["steps"][arm] for _, r in runs if arm in r["steps"])
         mean = float(np.mean(seconds))
         timing.append([arm, steps, f"{mean:.0f}" if mean >= 100 else f"{mean:.1f}", f"{mean / steps:.3f}"])
     lines += ["**Training time** — wall-clock seconds per seed (mean over seeds), including "
@@ -1287,18 +1379,20 @@ def _run(args):
         if previous.is_file() and not args.force:
             try:
                 done = json.loads(previous.read_text())
-                same = _comparable(done["plan"]) == _comparable(
-                    json.loads(json.dumps(_plan_record(plan), default=_json_default)))
-            except (ValueError, KeyError, TypeError):
-                same = False
-            if same:
+                added = added_arms(done["plan"], _plan_record(plan))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                added = None
+            if added is None:
+                raise ConfigError(f"{previous} holds a run of another configuration; pass --force to replace "
+                                  f"it or choose another --out")
+            if not added:
                 log(f"{plan.name}: seed {seed} is done ({previous}); --force reruns it")
                 continue
-            raise ConfigError(f"{previous} holds a run of another configuration; pass --force to replace "
-                              f"it or choose another --out")
+        else:
+            done = None
         log(f"{plan.name}: seed {seed} -> {folder}")
-        results = run_seed(plan, seed, folder, data=data, progress=args.progress, figures=args.figures,
-                           log=lambda text, seed=seed: log(f"{plan.name} seed {seed}: {text}"))
+        results = run_seed(plan, seed, folder, data=data, previous=done, progress=args.progress,
+                           figures=args.figures, log=lambda text, seed=seed: log(f"{plan.name} seed {seed}: {text}"))
         log(results["table"])
     log(f"{plan.name}: done in {time.perf_counter() - start:.0f} s; "
         f"report: python experiments/run.py report {out}")

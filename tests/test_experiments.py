@@ -164,6 +164,46 @@ def test_a_done_seed_is_skipped_and_another_configuration_refused(run, tmp_path,
     assert json.loads(results.read_text())["plan"]["arms"]["dmt"]["beta"] == 4
 
 
+def test_more_arms_extend_a_done_seed_as_one_run_would(run, tmp_path, capsys):
+    out, once = tmp_path / "runs", tmp_path / "once"
+    assert run.main(["vessels", *QUIET, "--arms", "dmt", "--out", str(out), "--seeds", "0", "1"]) == 0
+    folder = out / "seed-0"
+    before = json.loads((folder / "results.json").read_text())
+    kept = {name: (folder / name / "last.pt").stat().st_mtime_ns for name in ("pretrain", "bce", "dmt")}
+    capsys.readouterr()
+    assert run.main(["vessels", *QUIET, "--arms", "dmt-eps01", "dmt-frame", "--out", str(out)]) == 0
+    assert "adding arm(s) dmt-eps01, dmt-frame" in capsys.readouterr().out
+    after = json.loads((folder / "results.json").read_text())
+    # nothing done is trained again; the new arms start from the saved pretrained state
+    assert {name: (folder / name / "last.pt").stat().st_mtime_ns for name in kept} == kept
+    assert after["arms"] == ["bce", "dmt", "dmt-eps01", "dmt-frame"]
+    assert after["rows"]["bce"] == before["rows"]["bce"] and after["rows"]["dmt"] == before["rows"]["dmt"]
+    assert after["seconds"]["pretrain"] == before["seconds"]["pretrain"]
+    assert after["extensions"][0]["arms"] == ["dmt-eps01", "dmt-frame"]
+    assert after["started"] == before["started"] and after["command"] == before["command"]
+    assert json.loads((folder / "metrics.json").read_text())["rows"] == after["rows"]
+    assert "[explore]" in (folder / "table.txt").read_text()
+    # the same numbers as every arm in one run (training is deterministic on the CPU)
+    assert run.main(["vessels", *QUIET, "--arms", "dmt", "dmt-eps01", "dmt-frame", "--out", str(once),
+                     "--seeds", "0"]) == 0
+    assert json.loads((once / "seed-0" / "results.json").read_text())["rows"] == after["rows"]
+    # asking again is a no-op; an arm of another configuration is still refused
+    capsys.readouterr()
+    assert run.main(["vessels", *QUIET, "--arms", "dmt-frame", "--out", str(out)]) == 0
+    assert "seed 0 is done" in capsys.readouterr().out
+    assert run.main(["vessels", *QUIET, "--arms", "dmt-frame", "--set", "arms.dmt-frame.beta=5",
+                     "--out", str(out)]) == 2
+    _one_line_error(capsys, "another configuration")
+    # the report pools each arm over the seeds that ran it (seed 1 has the main arms only)
+    markdown = tmp_path / "results.md"
+    markdown.write_text("# Results\n")
+    assert run.main(["report", str(out), "--markdown", str(markdown), "--figures", str(tmp_path / "f")]) == 0
+    block = markdown.read_text()
+    assert "Arms run on some seeds only" in block and "dmt-eps01: seed(s) 0" in block
+    row = next(line for line in block.splitlines() if line.startswith("| dmt-frame |"))
+    assert "| 0 |" in row and "bce: " in row and "—" not in row, "paired on seed 0, where both ran"
+
+
 def test_dry_run_prints_the_resolved_plan(run, capsys):
     assert run.main(["em-vnc", "--dry-run", "--seeds", "3", "--normalize", "mask", "--no-frame",
                      "--finetune-steps", "7", "--arms", "ablation"]) == 0
