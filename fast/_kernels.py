@@ -277,6 +277,26 @@ def _cofacet_tops(cell, n0, n1, n2, cs1, cs2):
 
 
 @njit(cache=True, nogil=True)
+def pair_buffers(n):
+    """Room for n pairs of positive persistence and n zero-persistence pairs left uncancelled.
+
+    Returns ``(birth, death, birth value, death value, key)`` of the former and
+    ``(birth, death, value)`` of the latter, as the passes fill them; see :func:`trimmed`.
+    """
+    return (np.empty(n, dtype=IDX), np.empty(n, dtype=IDX), np.empty(n, dtype=np.float64),
+            np.empty(n, dtype=np.float64), np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=IDX), np.empty(n, dtype=IDX), np.empty(n, dtype=np.float64))
+
+
+@njit(cache=True, nogil=True)
+def trimmed(buffers, npos, nfail):
+    """The filled part of :func:`pair_buffers`: the first `npos` and `nfail` entries, copied."""
+    p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
+    return (p_birth[:npos].copy(), p_death[:npos].copy(), p_bv[:npos].copy(), p_dv[:npos].copy(),
+            p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy())
+
+
+@njit(cache=True, nogil=True)
 def _find(parent, x):
     while parent[x] != x:  # path halving
         parent[x] = parent[parent[x]]
@@ -329,16 +349,9 @@ def primal_pairs(order, rank, pos, value_by_rank, n0, n1, n2):
     gparent = np.arange(n, dtype=IDX)
     groot = np.arange(n, dtype=IDX)
     vnext = np.full(n, NONE, dtype=IDX)
-    p_birth = np.empty(n, dtype=IDX)
-    p_death = np.empty(n, dtype=IDX)
-    p_bv = np.empty(n, dtype=np.float64)
-    p_dv = np.empty(n, dtype=np.float64)
-    p_key = np.empty(n, dtype=np.int64)
-    npos = 0
-    f_birth = np.empty(n, dtype=IDX)
-    f_death = np.empty(n, dtype=IDX)
-    f_value = np.empty(n, dtype=np.float64)
-    nfail = 0
+    buffers = pair_buffers(n)
+    p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
+    npos = nfail = 0
     nb = np.empty(6, dtype=np.int64)
     nbrank = np.empty(6, dtype=np.int64)
     for idx in range(n):
@@ -379,10 +392,6 @@ def primal_pairs(order, rank, pos, value_by_rank, n0, n1, n2):
         value = value_by_rank[r]
         for t in range(m):
             u = nb[t]
-            # the edge's cell id: the mean of its two vertices' cell ids
-            dd = u - v
-            step = cs1 * cs2 if dd == n1 * n2 or dd == -n1 * n2 else (cs2 if dd == n2 or dd == -n2 else 1)
-            edge = vc + (step if dd > 0 else -step)
             if t == 0:
                 # v's first edge: v is alone and the youngest, so it dies here at zero
                 # persistence; its gradient tree is {v}, so exactly one V-path joins them
@@ -394,6 +403,10 @@ def primal_pairs(order, rank, pos, value_by_rank, n0, n1, n2):
             rv = _find(parent, v)
             if ru == rv:
                 continue
+            # the edge's cell id: the mean of its two vertices' cell ids
+            dd = u - v
+            step = cs1 * cs2 if dd == n1 * n2 or dd == -n1 * n2 else (cs2 if dd == n2 or dd == -n2 else 1)
+            edge = vc + (step if dd > 0 else -step)
             if rank[ru] < rank[rv]:
                 young = rv
                 parent[rv] = ru
@@ -416,9 +429,7 @@ def primal_pairs(order, rank, pos, value_by_rank, n0, n1, n2):
                 f_death[nfail] = edge
                 f_value[nfail] = value
                 nfail += 1
-    return (p_birth[:npos].copy(), p_death[:npos].copy(), p_bv[:npos].copy(), p_dv[:npos].copy(),
-            p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy(),
-            vnext, gparent, groot)
+    return trimmed(buffers, npos, nfail) + (vnext, gparent, groot)
 
 
 @njit(cache=True, nogil=True)
@@ -480,16 +491,9 @@ def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
     tnext = np.full(n_top, NONE, dtype=IDX)
     gparent = np.arange(n_top + 1, dtype=IDX)
     groot = np.arange(n_top + 1, dtype=IDX)
-    p_birth = np.empty(n_top, dtype=IDX)
-    p_death = np.empty(n_top, dtype=IDX)
-    p_bv = np.empty(n_top, dtype=np.float64)
-    p_dv = np.empty(n_top, dtype=np.float64)
-    p_key = np.empty(n_top, dtype=np.int64)
-    npos = 0
-    f_birth = np.empty(n_top, dtype=IDX)
-    f_death = np.empty(n_top, dtype=IDX)
-    f_value = np.empty(n_top, dtype=np.float64)
-    nfail = 0
+    buffers = pair_buffers(n_top)
+    p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
+    npos = nfail = 0
     grown = np.zeros(n_top + 1, dtype=np.bool_)  # a representative's set has >= 2 members
     grown[n_top] = True  # OUTSIDE is never alone: it is not a cell
     positive = np.zeros(total, dtype=np.bool_)
@@ -538,9 +542,7 @@ def dual_pairs(facets, pos, value_by_rank, n0, n1, n2):
             f_value[nfail] = bvalue
             nfail += 1
         grown[b] = True
-    return (p_birth[:npos].copy(), p_death[:npos].copy(), p_bv[:npos].copy(), p_dv[:npos].copy(),
-            p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy(),
-            positive, tdown, tnext, gparent, groot)
+    return trimmed(buffers, npos, nfail) + (positive, tdown, tnext, gparent, groot)
 
 
 @njit(cache=True, nogil=True)

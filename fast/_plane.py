@@ -40,7 +40,8 @@ the few cells that need one (the critical cells) come from :func:`positions_2d`.
 import numpy as np
 from numba import njit
 
-from ._kernels import IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _find, prefetch
+from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _find, _top_cell, pair_buffers,
+                       prefetch, trimmed)
 
 #: How many vertices ahead the sweeps prefetch.
 AHEAD = 8
@@ -87,16 +88,9 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
     vnext = np.full(n, NONE, dtype=IDX)
     lower = np.empty(n, dtype=np.uint16)
     # pairs of positive persistence; zero-persistence pairs left uncancelled
-    p_birth = np.empty(n, dtype=IDX)
-    p_death = np.empty(n, dtype=IDX)
-    p_bv = np.empty(n, dtype=np.float64)
-    p_dv = np.empty(n, dtype=np.float64)
-    p_key = np.empty(n, dtype=np.int64)
-    npos = 0
-    f_birth = np.empty(n, dtype=IDX)
-    f_death = np.empty(n, dtype=IDX)
-    f_value = np.empty(n, dtype=np.float64)
-    nfail = 0
+    buffers = pair_buffers(n)
+    p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
+    npos = nfail = 0
     offset = np.array([-n2, n2, -1, 1], dtype=np.int64)  # by direction
     step = np.array([-cs2, cs2, -1, 1], dtype=np.int64)
     run_start = 0  # the first rank of the current run of equal values
@@ -181,9 +175,7 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
                 f_death[nfail] = edge
                 f_value[nfail] = value
                 nfail += 1
-    return (p_birth[:npos].copy(), p_death[:npos].copy(), p_bv[:npos].copy(), p_dv[:npos].copy(),
-            p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy(),
-            vnext, gparent, groot, lower)
+    return trimmed(buffers, npos, nfail) + (vnext, gparent, groot, lower)
 
 
 @njit(cache=True, nogil=True)
@@ -247,16 +239,9 @@ def dual_pairs_2d(order, lower, squares, tie, value_by_rank, n1, n2):
     tnext = np.full(n_top, NONE, dtype=IDX)
     gparent = np.arange(n_top + 1, dtype=IDX)
     groot = np.arange(n_top + 1, dtype=IDX)
-    p_birth = np.empty(n_top, dtype=IDX)
-    p_death = np.empty(n_top, dtype=IDX)
-    p_bv = np.empty(n_top, dtype=np.float64)
-    p_dv = np.empty(n_top, dtype=np.float64)
-    p_key = np.empty(n_top, dtype=np.int64)
-    npos = 0
-    f_birth = np.empty(n_top, dtype=IDX)
-    f_death = np.empty(n_top, dtype=IDX)
-    f_value = np.empty(n_top, dtype=np.float64)
-    nfail = 0
+    buffers = pair_buffers(n_top)
+    p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
+    npos = nfail = 0
     run_end = n  # one past the last rank of the current run of equal values
     for r in range(n - 1, -1, -1):
         value = value_by_rank[r]
@@ -311,9 +296,8 @@ def dual_pairs_2d(order, lower, squares, tie, value_by_rank, n1, n2):
             uf[2 * b + 1] |= 1
             ra = age >> 1
             if ra >= run_end:  # positive persistence
-                ti = tau // t2
                 p_birth[npos] = edge
-                p_death[npos] = (2 * ti + 1) * cs2 + 2 * (tau - ti * t2) + 1
+                p_death[npos] = _top_cell(tau, 1, n1, n2)
                 p_bv[npos] = value
                 p_dv[npos] = value_by_rank[ra]
                 p_key[npos] = 5 * r + 1 + q
@@ -326,14 +310,11 @@ def dual_pairs_2d(order, lower, squares, tie, value_by_rank, n1, n2):
                 tnext[tau] = other
                 gparent[tau] = other
             elif not _cancel_dual(edge, tau, lo, hi, tdown, tnext, gparent, groot):
-                ti = tau // t2
                 f_birth[nfail] = edge
-                f_death[nfail] = (2 * ti + 1) * cs2 + 2 * (tau - ti * t2) + 1
+                f_death[nfail] = _top_cell(tau, 1, n1, n2)
                 f_value[nfail] = value
                 nfail += 1
-    return (p_birth[:npos].copy(), p_death[:npos].copy(), p_bv[:npos].copy(), p_dv[:npos].copy(),
-            p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy(),
-            tdown, tnext, gparent, groot)
+    return trimmed(buffers, npos, nfail) + (tdown, tnext, gparent, groot)
 
 
 @njit(cache=True, nogil=True)
