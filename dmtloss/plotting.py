@@ -902,10 +902,10 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
         else:
             grid[1, 0].set_axis_off()
         count = _regions_panel(grid[1, 1], truth, window, regions, "")
-        grid[1, 1].set_title(f"({next(letters)}) zoom: truth, {count} regions")
+        grid[1, 1].set_title(f"({next(letters)}) zoom: truth, {_count(count, 'region', 'regions')}")
         for k, name in enumerate(names):
             count = _regions_panel(grid[1, 2 + k], predicted[name], window, regions, "")
-            grid[1, 2 + k].set_title(f"({next(letters)}) zoom: {name}, {count} regions")
+            grid[1, 2 + k].set_title(f"({next(letters)}) zoom: {name}, {_count(count, 'region', 'regions')}")
         handles = [Patch(color=COLOURS["missed"], label="missed structure"),
                    Patch(color=COLOURS["extra"], label="extra structure"),
                    Patch(facecolor="none", edgecolor=COLOURS["highlight"], label="zoom")]

@@ -6,6 +6,7 @@ Usage (from the repository root; ``--help`` on each command)::
     python experiments/run.py vessels --seeds 0 1 2 --out experiments/runs/vessels
     python experiments/run.py sheets --seeds 0 1 2 --out experiments/runs/sheets
     python experiments/run.py report experiments/runs/em-vnc experiments/runs/vessels experiments/runs/sheets
+    python experiments/run.py figures experiments/runs/vessels   # redraw from the checkpoints
 
     python experiments/run.py em-vnc --quick            # the whole pipeline in seconds
     python experiments/run.py em-vnc --dry-run          # the resolved configuration, nothing run
@@ -44,7 +45,8 @@ holes, cell-count error and adapted Rand error beside the Betti error), Wilcoxon
 tests against the baseline over the (seed, image) pairs, the ablation, the timing, and
 figures into ``docs/results.md`` between the markers ``<!-- BEGIN results:NAME -->`` and
 ``<!-- END results:NAME -->`` (a missing block is appended), and the figures into
-``docs/figures/results/``.
+``docs/figures/results/``. ``figures`` draws every seed's figures again from its
+checkpoints, training nothing (after a change of the figures' code).
 
 Downsampling of em-vnc (``[data] downsample = f``). Images are block means of f x f
 pixels (area resampling). Labels must keep the walls' topology and their thinness.
@@ -816,15 +818,60 @@ def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=pri
         results["extensions"] = extensions
     (out / "table.txt").write_text(table + "\n")
     if figures:
-        folder = out / "figures"
-        folder.mkdir(exist_ok=True)
-        _predict_missing(plan, comparison, val_set)
-        written = qualitative_figures(plan, comparison, val_set, folder, seed=seed)
-        betti = betti_figure([results], plan.report, folder / "betti-vs-epsilon.png")
-        results["figures"] = [str(p.relative_to(out)) for p in [*written, *([betti] if betti else [])]]
+        results["figures"] = draw_figures(plan, comparison, val_set, out, results)
     results["wall_seconds"] = time.perf_counter() - wall + (previous or {}).get("wall_seconds", 0.0)
     write_json(out / "results.json", results)
     return results
+
+
+def draw_figures(plan, comparison, val_set, out, results):
+    """A seed's figures in ``out/figures``: :func:`qualitative_figures` and :func:`betti_figure`.
+
+    Likelihoods of the arms shown that `comparison` lacks are predicted from the arms'
+    checkpoints. Returns the paths written, relative to `out`, as strings.
+    """
+    out = pathlib.Path(out)
+    folder = out / "figures"
+    folder.mkdir(exist_ok=True)
+    _predict_missing(plan, comparison, val_set)
+    written = qualitative_figures(plan, comparison, val_set, folder, seed=results["seed"])
+    betti = betti_figure([results], plan.report, folder / "betti-vs-epsilon.png")
+    return [str(path.relative_to(out)) for path in [*written, *([betti] if betti else [])]]
+
+
+def redraw_figures(paths, *, log=print):
+    """Draw the figures of every seed under `paths` again, from its checkpoints and results.
+
+    For when the figures' code changed after a run: nothing is trained, the data are
+    loaded as the run recorded them, and each ``results.json`` gets its new list of
+    figures.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The results files whose figures were drawn.
+    """
+    from dmtloss.study import Comparison
+
+    done = []
+    for path in find_results(paths):
+        results = _read_results_file(path)
+        plan = Plan(**{field.name: results["plan"][field.name] for field in dataclasses.fields(Plan)})
+        try:
+            _, val_set, _ = load_data(plan.config)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"{path}: data: {err}") from None
+        out = path.parent
+        missing = [arm for arm in results["arms"] if not (out / arm / "last.pt").is_file()]
+        if missing:
+            raise ConfigError(f"{path}: no checkpoint of arm(s) {', '.join(missing)} to draw from")
+        comparison = Comparison(tuple(results["arms"]), results["rows"], {}, out / "pretrain" / "last.pt",
+                                {arm: out / arm / "last.pt" for arm in results["arms"]}, results["seconds"])
+        results["figures"] = draw_figures(plan, comparison, val_set, out, results)
+        write_json(path, results)
+        log(f"figures: {plan.name} seed {results['seed']}: {', '.join(results['figures']) or 'none'}")
+        done.append(path)
+    return done
 
 
 def _predict_missing(plan, comparison, val_set):
@@ -1006,6 +1053,18 @@ def find_results(paths):
     return found
 
 
+def _read_results_file(path):
+    try:
+        results = json.loads(pathlib.Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path}: not a readable results file: {err}") from None
+    if not isinstance(results, dict) or results.get("format") != FORMAT:
+        raise ConfigError(f"{path}: not a results file of experiments/run.py")
+    if results.get("version") != VERSION:
+        raise ConfigError(f"{path}: results version {results.get('version')}, this runner reads {VERSION}")
+    return results
+
+
 def read_results(paths):
     """Group the results files by experiment; check that the seeds of one agree.
 
@@ -1016,14 +1075,7 @@ def read_results(paths):
     """
     experiments = {}
     for path in find_results(paths):
-        try:
-            results = json.loads(path.read_text())
-        except (OSError, ValueError) as err:
-            raise ConfigError(f"{path}: not a readable results file: {err}") from None
-        if not isinstance(results, dict) or results.get("format") != FORMAT:
-            raise ConfigError(f"{path}: not a results file of experiments/run.py")
-        if results.get("version") != VERSION:
-            raise ConfigError(f"{path}: results version {results.get('version')}, this runner reads {VERSION}")
+        results = _read_results_file(path)
         experiments.setdefault(results["experiment"], []).append((path, results))
     for name, runs in experiments.items():
         runs.sort(key=lambda item: item[1]["seed"])
@@ -1323,6 +1375,15 @@ def _report_parser():
     return parser
 
 
+def _figures_parser():
+    parser = argparse.ArgumentParser(
+        prog="python experiments/run.py figures",
+        description="Draw the figures of every seed under DIR... again from its checkpoints (nothing is "
+                    "trained); for after a change of the figures' code.")
+    parser.add_argument("paths", nargs="+", metavar="DIR", help="output folders of runs (or results.json files)")
+    return parser
+
+
 def _settings(args):
     settings = list(args.settings)
     for option, key in (("normalize", "finetune.normalize"), ("structures_every", "finetune.structures_every"),
@@ -1400,12 +1461,16 @@ def _run(args):
 
 
 def main(argv=None):
-    """Entry point: ``run.py EXPERIMENT [options]`` or ``run.py report DIR...``."""
+    """Entry point: ``run.py EXPERIMENT [options]``, ``run.py report DIR...`` or ``run.py figures DIR...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "report":
             args = _report_parser().parse_args(argv[1:])
             write_report(args.paths, args.markdown, args.figures)
+            return 0
+        if argv and argv[0] == "figures":
+            args = _figures_parser().parse_args(argv[1:])
+            redraw_figures(args.paths)
             return 0
         return _run(_run_parser().parse_args(argv))
     except ConfigError as err:

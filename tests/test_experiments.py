@@ -204,6 +204,23 @@ def test_more_arms_extend_a_done_seed_as_one_run_would(run, tmp_path, capsys):
     assert "| 0 |" in row and "bce: " in row and "—" not in row, "paired on seed 0, where both ran"
 
 
+def test_figures_are_redrawn_from_the_checkpoints(run, vessels, tmp_path, capsys):
+    folder = tmp_path / "seed-0"
+    shutil.copytree(vessels / "seed-0", folder)
+    before = json.loads((folder / "results.json").read_text())
+    shutil.rmtree(folder / "figures")
+    assert run.main(["figures", str(tmp_path)]) == 0
+    after = json.loads((folder / "results.json").read_text())
+    assert after["figures"] == before["figures"] and len(after["figures"]) == 4
+    for name in after["figures"]:  # the same pictures: the checkpoints predict what the run saw
+        assert (folder / name).read_bytes() == (vessels / "seed-0" / name).read_bytes(), name
+    assert {k: v for k, v in after.items() if k != "figures"} == {k: v for k, v in before.items() if k != "figures"}
+    (folder / "dmt" / "last.pt").unlink()
+    capsys.readouterr()
+    assert run.main(["figures", str(tmp_path)]) == 2
+    _one_line_error(capsys, "no checkpoint", "dmt")
+
+
 def test_dry_run_prints_the_resolved_plan(run, capsys):
     assert run.main(["em-vnc", "--dry-run", "--seeds", "3", "--normalize", "mask", "--no-frame",
                      "--finetune-steps", "7", "--arms", "ablation"]) == 0
