@@ -10,7 +10,7 @@ What is measured, in this one process (the inputs are those of the asv suites,
 
 1. On 8 x 1 x 256^2: forward + backward of ``torch.nn.BCEWithLogitsLoss()`` and of
    ``DMTLoss(epsilon=0.2, beta=3.0)`` with 1 and 2 engine workers; then one training
-   step (forward, backward, Adam) of the small U-Net of :mod:`benchmarks.loss` with
+   step (forward, backward, Adam) of the demo's U-Net (:func:`benchmarks.loss.make_step`) with
    BCE, and with the DMT-loss (whose first term is that BCE), and the share the
    DMT-loss adds to the step.
 2. On one 1 x 1 x 128^2 prediction: BCE and ``DMTLoss`` forward + backward next to the

@@ -16,8 +16,9 @@ Suites
 ``Loss``         forward + backward of ``DMTLoss(epsilon=0.2, beta=3.0)`` (workers 1
                  and 2) and of ``torch.nn.BCEWithLogitsLoss()`` on 1 x 1 x 128^2 and
                  8 x 1 x 256^2 batches; peak memory of the same
-``UNetStep``     forward + backward + Adam step of a small 2-D U-Net (:class:`UNet`)
-                 with BCE, and with the DMT-loss (which contains the BCE term)
+``UNetStep``     forward + backward + Adam step of the package's 2-D U-Net at the
+                 demo's size (:class:`dmtloss.models.UNet`, widths 8-16-32, batch
+                 norm) with BCE, and with the DMT-loss (which contains the BCE term)
 ===============  ===========================================================
 """
 
@@ -28,9 +29,10 @@ import torch
 from scipy import ndimage
 
 from dmtloss import DMTLoss
+from dmtloss.models import UNet
 
 __all__ = ["BATCHES", "SEED", "EPSILON", "BETA", "make_logits", "make_targets", "make_batch",
-           "warm_up", "make_loss", "UNet", "Loss", "UNetStep"]
+           "warm_up", "make_loss", "make_step", "Loss", "UNetStep"]
 
 #: Batches "N x H x W" (one channel), smallest first.
 BATCHES = ["1x128x128", "8x256x256"]
@@ -102,41 +104,10 @@ def warm_up():
         _warm = True
 
 
-class UNet(torch.nn.Module):
-    """A small 2-D U-Net: 3 levels of two 3x3 convolutions, widths 8-16-32, logits out.
-
-    Written here only to give the loss a realistic training step to be weighed against;
-    the package's own models arrive with the training issue.
-    """
-
-    def __init__(self, widths=(8, 16, 32), channels=1):
-        super().__init__()
-
-        def block(c_in, c_out):
-            return torch.nn.Sequential(torch.nn.Conv2d(c_in, c_out, 3, padding=1), torch.nn.ReLU(inplace=True),
-                                       torch.nn.Conv2d(c_out, c_out, 3, padding=1), torch.nn.ReLU(inplace=True))
-
-        ins = (channels,) + tuple(widths[:-1])
-        self.down = torch.nn.ModuleList(block(a, b) for a, b in zip(ins, widths))
-        self.up = torch.nn.ModuleList(torch.nn.ConvTranspose2d(b, a, 2, stride=2)
-                                      for a, b in zip(widths[-2::-1], widths[:0:-1]))
-        self.merge = torch.nn.ModuleList(block(2 * a, a) for a in widths[-2::-1])
-        self.head = torch.nn.Conv2d(widths[0], channels, 1)
-
-    def forward(self, x):
-        skips = []
-        for i, down in enumerate(self.down):
-            x = down(x if i == 0 else torch.nn.functional.max_pool2d(x, 2))
-            skips.append(x)
-        for up, merge, skip in zip(self.up, self.merge, skips[-2::-1]):
-            x = merge(torch.cat([skip, up(x)], dim=1))
-        return self.head(x)
-
-
 def make_step(loss, batch, seed=SEED):
     """A training step ``step()`` of a freshly initialised, seeded U-Net on `batch`."""
     torch.manual_seed(seed)
-    model = UNet()
+    model = UNet(ndim=2, width=8, depth=3)  # the network of `dmtloss demo`
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     criterion = make_loss(loss)  # workers=None: the engine's default, one thread per CPU
     count, side = parse_batch(batch)
@@ -181,7 +152,7 @@ class Loss:
 
 
 class UNetStep:
-    """One training step (forward, backward, Adam) of :class:`UNet` with BCE or DMT-loss."""
+    """One training step (forward, backward, Adam) of the demo's U-Net with BCE or DMT-loss."""
 
     params = (["bce", "dmt"], BATCHES)
     param_names = ("loss", "batch")
