@@ -383,8 +383,6 @@ def _explain(args, out):
 # -- structures ------------------------------------------------------------------------------
 
 def _structures(args, out):
-    import numpy as np
-
     from .reference._validation import as_structures
 
     likelihood = _read_map(args.image, "IMAGE", invert=args.invert)

@@ -29,7 +29,7 @@ import numbers
 import numpy as np
 from scipy import ndimage
 
-from dmtloss.reference._validation import as_choice
+from dmtloss.reference._validation import as_choice, as_int
 
 __all__ = ["pixel_accuracy", "dice", "adapted_rand_score", "variation_of_information", "region_labels",
            "betti_numbers", "betti_error", "hole_errors", "cell_count_error", "image_metrics", "summarize"]
@@ -82,14 +82,6 @@ def _pair(prediction, target):
     prediction, target = _as_binary(prediction, "prediction"), _as_binary(target, "target")
     _same_shape(prediction, target)
     return prediction, target
-
-
-def _positive_int(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"`{name}` must be >= 1; got {value}")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------------
@@ -377,8 +369,8 @@ def _patches(shape, patch_size, n_patches, seed):
                             f"{type(patch_size).__name__}") from err
         if len(size) != ndim:
             raise ValueError(f"`patch_size` must have one entry per axis ({ndim}); got {patch_size!r}")
-    size = tuple(min(_positive_int(s, "patch_size"), n) for s, n in zip(size, shape))
-    n_patches = _positive_int(n_patches, "n_patches")
+    size = tuple(min(as_int(s, "patch_size", 1), n) for s, n in zip(size, shape))
+    n_patches = as_int(n_patches, "n_patches", 1)
     rng = np.random.default_rng(seed)
     corners = np.stack([rng.integers(0, n - s + 1, size=n_patches) for s, n in zip(size, shape)], axis=1)
     return [tuple(slice(c, c + s) for c, s in zip(corner, size)) for corner in corners]

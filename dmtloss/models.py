@@ -40,20 +40,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .reference._validation import as_choice
+from .reference._validation import as_choice, as_int
 
 __all__ = ["UNet"]
 
 _NORMS = ("batch", "instance", "group", "none")
 _UPS = ("transpose", "upsample")
-
-
-def _int(value, name, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"`{name}` must be >= {low}; got {value}")
-    return int(value)
 
 
 def _norm(kind, ndim, channels):
@@ -152,10 +144,10 @@ class UNet(nn.Module):
         if ndim not in (2, 3):
             raise ValueError(f"`ndim` must be 2 or 3; got {ndim}")
         self.ndim = int(ndim)
-        self.in_channels = _int(in_channels, "in_channels", 1)
-        self.out_channels = _int(out_channels, "out_channels", 1)
-        self.width = _int(width, "width", 1)
-        self.depth = _int(depth, "depth", 1)
+        self.in_channels = as_int(in_channels, "in_channels", 1)
+        self.out_channels = as_int(out_channels, "out_channels", 1)
+        self.width = as_int(width, "width", 1)
+        self.depth = as_int(depth, "depth", 1)
         self.norm = as_choice(norm, _NORMS, "norm")
         self.up = as_choice(up, _UPS, "up")
         self.multiple = 2 ** (self.depth - 1)

@@ -41,6 +41,8 @@ import numbers
 import numpy as np
 from scipy import ndimage, spatial, special
 
+from dmtloss.reference._validation import as_int
+
 __all__ = ["membrane_likelihood", "membrane_walls", "membrane_gaps",
            "WALL_WIDTH", "GAP_RADIUS", "GAIN"]
 
@@ -77,26 +79,17 @@ def _check_shape(shape):
     return tuple(int(n) for n in items)
 
 
-def _check_int(value, name, low, high=None):
-    if not _is_int(value):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        bounds = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"`{name}` must be {bounds}; got {value!r}")
-    return int(value)
-
-
 def _check_args(shape, cells, gap_count, noise, seed):
     shape = _check_shape(shape)
     # At least two cells make a wall; at most one per 4 x 4 pixels keeps the cells
     # wider than the walls.
-    cells = _check_int(cells, "cells", 2, shape[0] * shape[1] // 16)
-    gap_count = _check_int(gap_count, "gap_count", 0)
+    cells = as_int(cells, "cells", 2, shape[0] * shape[1] // 16)
+    gap_count = as_int(gap_count, "gap_count", 0)
     if isinstance(noise, (bool, np.bool_)) or not isinstance(noise, numbers.Real):
         raise TypeError(f"`noise` must be a real number; got {type(noise).__name__}")
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"`noise` must be a finite number >= 0; got {noise!r}")
-    seed = _check_int(seed, "seed", 0)
+    seed = as_int(seed, "seed", 0)
     return shape, cells, gap_count, float(noise), seed
 
 

@@ -76,7 +76,7 @@ from .data.patches import PatchDataset, _sides
 from .loss import DMTLoss, dmt_mask
 from .metrics import summarize
 from .models import UNet
-from .reference._validation import as_choice, as_epsilon, as_structures, as_workers
+from .reference._validation import as_bool, as_choice, as_epsilon, as_int, as_structures, as_workers
 
 __all__ = ["TrainConfig", "TrainResult", "LOSSES", "train", "predict", "evaluate", "load_checkpoint"]
 
@@ -102,14 +102,6 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def _int(value, name, low):
-    if not _is_int(value):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"`{name}` must be >= {low}; got {value}")
-    return int(value)
-
-
 def _float(value, name, *, positive=False, below=None):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a real number; got {type(value).__name__}")
@@ -121,12 +113,6 @@ def _float(value, name, *, positive=False, below=None):
             bound += f" and < {below}"
         raise ValueError(f"`{name}` must be a finite number {bound}; got {value!r}")
     return value
-
-
-def _bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be a bool; got {type(value).__name__}")
-    return bool(value)
 
 
 def _plain(value, name):
@@ -284,7 +270,7 @@ class TrainConfig:
         put("ndim", int(self.ndim))
         for name, low in (("width", 1), ("depth", 1), ("batch_size", 1), ("steps", 1), ("steps_per_epoch", 1),
                           ("seed", 0), ("num_workers", 0), ("val_batch_size", 1), ("metric_n_patches", 1)):
-            put(name, _int(getattr(self, name), name, low))
+            put(name, as_int(getattr(self, name), name, low))
         put("norm", as_choice(self.norm, _NORMS, "norm"))
         put("patch_size", _sides(self.patch_size, "patch_size", self.ndim))
         put("lr", _float(self.lr, "lr", positive=True))
@@ -306,11 +292,11 @@ class TrainConfig:
         if self.structures is not None:
             put("structures", as_structures(self.structures, self.ndim))
         put("normalize", as_choice(self.normalize, _NORMALIZE, "normalize"))
-        put("frame", _bool(self.frame, "frame"))
+        put("frame", as_bool(self.frame, "frame"))
         if self.workers is not None:
             put("workers", as_workers(self.workers, default=1))
         put("structures_every", as_choice(self.structures_every, _EVERY, "structures_every"))
-        put("augment", _bool(self.augment, "augment"))
+        put("augment", as_bool(self.augment, "augment"))
         if not isinstance(self.device, str):
             raise TypeError(f"`device` must be a string; got {type(self.device).__name__}")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
@@ -695,7 +681,7 @@ def predict(model, image, *, tile=None, overlap=0.25, batch_size=4):
     spatial = image.shape[1:]
     tile = _sides(tile, "tile", ndim, allow_none=True, low=1)
     overlap = _float(overlap, "overlap", below=1)
-    batch_size = _int(batch_size, "batch_size", 1)
+    batch_size = as_int(batch_size, "batch_size", 1)
     if tile is None:
         tile = spatial
     tile = tuple(min(t, n) for t, n in zip(tile, spatial))
@@ -951,11 +937,11 @@ def train(config, train_set, val_set=None, *, out_dir, init=None, resume=False, 
         raise TypeError(f"`out_dir` must be a path; got {type(out_dir).__name__}")
     if init is not None and not isinstance(init, (str, os.PathLike)):
         raise TypeError(f"`init` must be None or a path; got {type(init).__name__}")
-    resume = _bool(resume, "resume")
-    overwrite = _bool(overwrite, "overwrite")
-    progress = _bool(progress, "progress")
+    resume = as_bool(resume, "resume")
+    overwrite = as_bool(overwrite, "overwrite")
+    progress = as_bool(progress, "progress")
     if max_epochs is not None:
-        max_epochs = _int(max_epochs, "max_epochs", 1)
+        max_epochs = as_int(max_epochs, "max_epochs", 1)
     if init is not None and resume:
         raise ValueError("`init` and `resume` exclude each other: a resumed run has its own weights")
     out_dir = Path(out_dir)

@@ -10,7 +10,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_likelihood", "as_batch", "as_choice", "as_epsilon", "as_structures", "as_workers", "STRUCTURES"]
+__all__ = ["as_likelihood", "as_batch", "as_bool", "as_choice", "as_epsilon", "as_int", "as_structures", "as_workers",
+           "STRUCTURES"]
 
 # Integers beyond this magnitude are not all representable in float64: converting them
 # could merge distinct values into ties, which would change the answer silently.
@@ -289,3 +290,83 @@ def as_choice(value, choices, name):
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {choices}; got {value!r}")
     return value
+
+
+def as_int(value, name, low=None, high=None):
+    """Return `value` as an int after checking it is an integer (not a bool) within bounds.
+
+    Parameters
+    ----------
+    value : int
+        The number given (numpy integers are accepted).
+    name : str
+        The argument's name, used in error messages.
+    low, high : int, optional
+        Inclusive bounds; None: unbounded on that side.
+
+    Returns
+    -------
+    value : int
+
+    Raises
+    ------
+    TypeError
+        If `value` is not an integer, or is a bool.
+    ValueError
+        If it is out of bounds.
+
+    Examples
+    --------
+    >>> as_int(3, "steps", 1)
+    3
+    >>> as_int(0, "steps", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: `steps` must be >= 1; got 0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int; got {type(value).__name__}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            bounds = f">= {low}"
+        elif low is None:
+            bounds = f"<= {high}"
+        else:
+            bounds = f"between {low} and {high}"
+        raise ValueError(f"`{name}` must be {bounds}; got {value}")
+    return value
+
+
+def as_bool(value, name):
+    """Return `value` as a bool after checking it is one (Python's or numpy's).
+
+    Integers are refused: ``1`` for ``True`` is more often a slip than a choice.
+
+    Parameters
+    ----------
+    value : bool
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    value : bool
+
+    Raises
+    ------
+    TypeError
+        If `value` is not a bool.
+
+    Examples
+    --------
+    >>> as_bool(True, "augment")
+    True
+    >>> as_bool(1, "augment")
+    Traceback (most recent call last):
+    ...
+    TypeError: `augment` must be a bool; got int
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a bool; got {type(value).__name__}")
+    return bool(value)

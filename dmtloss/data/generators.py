@@ -64,7 +64,8 @@ import numpy as np
 from scipy import ndimage, spatial
 
 from dmtloss import synthetic
-from dmtloss.synthetic import _check_int, _is_int
+from dmtloss.reference._validation import as_int
+from dmtloss.synthetic import _is_int
 
 from ._types import SegmentationSet
 
@@ -124,9 +125,9 @@ def _check_interval(interval, name, low, high):
 
 
 def _check_common(count, shape, ndim, gap_count, gap_strength, noise, seed):
-    return (_check_int(count, "count", 1), _check_shape(shape, ndim),
-            _check_int(gap_count, "gap_count", 0), _check_interval(gap_strength, "gap_strength", 0.0, 1.0),
-            _check_real(noise, "noise", 0.0), _check_int(seed, "seed", 0))
+    return (as_int(count, "count", 1), _check_shape(shape, ndim),
+            as_int(gap_count, "gap_count", 0), _check_interval(gap_strength, "gap_strength", 0.0, 1.0),
+            _check_real(noise, "noise", 0.0), as_int(seed, "seed", 0))
 
 
 # -- shared construction ---------------------------------------------------------------
@@ -193,7 +194,7 @@ def _voronoi_set(kind, ndim, count, shape, cells, per_cell, gap_count, gap_stren
     size = math.prod(shape)
     if cells is None:
         cells = max(2, round(size / per_cell ** ndim))
-    cells = _check_int(cells, "cells", 2, size // 4 ** ndim)
+    cells = as_int(cells, "cells", 2, size // 4 ** ndim)
     pairs = [_voronoi_image(shape, cells, gap_count, gap_strength, noise, s) for s in _streams(seed, count)]
     source = _source(f"synthetic_{kind}", count=count, shape=shape, cells=cells, gap_count=gap_count,
                      gap_strength=gap_strength, noise=noise, seed=seed)
@@ -322,8 +323,8 @@ def _curve_set(kind, ndim, count, shape, trees, branches, thickness, gap_count, 
     """`thickness` is ``("width", (low, high))`` in 2-D, ``("radius", (low, high))`` in 3-D."""
     count, shape, gap_count, gap_strength, noise, seed = _check_common(
         count, shape, ndim, gap_count, gap_strength, noise, seed)
-    trees = _check_int(trees, "trees", 1)
-    branches = _check_int(branches, "branches", trees)
+    trees = as_int(trees, "trees", 1)
+    branches = as_int(branches, "branches", trees)
     name, interval = thickness
     radius = (interval[0] / 2, interval[1] / 2) if name == "width" else interval
     pairs = [_curve_image(shape, trees, branches, radius, gap_count, gap_strength, noise, s)

@@ -76,7 +76,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dmtloss.reference._validation import as_choice
+from dmtloss.reference._validation import as_bool, as_choice
 
 from ._types import SegmentationSet
 
@@ -364,12 +364,6 @@ def _sections(kind, stem, images, targets, volume, regions, source):
     return SegmentationSet(sections, masks, names, regions, source)
 
 
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be a bool; got {type(value).__name__}")
-    return bool(value)
-
-
 def _check_threshold(threshold):
     if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
         raise TypeError(f"`threshold` must be a real number; got {type(threshold).__name__}")
@@ -434,7 +428,7 @@ def load_isbi2012(path, *, volume=False):
     >>> tmp.cleanup()
     """
     folder = _folder(_as_path(path), "ISBI 2012")
-    volume = _check_bool(volume, "volume")
+    volume = as_bool(volume, "volume")
     pixels, interior = _stack_pair(folder, "train-volume.tif", "train-labels.tif", "mask")
     return _sections("isbi2012", ["train-volume"], [pixels], [~interior], volume, "background",
                      f"ISBI 2012 ({folder}): train-volume.tif, membranes = train-labels.tif == 0")
@@ -482,7 +476,7 @@ def load_isbi2013(path, *, volume=False):
     >>> tmp.cleanup()
     """
     folder = _folder(_as_path(path), "ISBI 2013 (SNEMI3D)")
-    volume = _check_bool(volume, "volume")
+    volume = as_bool(volume, "volume")
     pixels, ids = _stack_pair(folder, "train-input.tif", "train-labels.tif", "labels")
     return _sections("isbi2013", ["train-input"], [pixels], [_id_boundaries(ids)], volume, "background",
                      f"ISBI 2013 SNEMI3D ({folder}): train-input.tif, membranes = boundaries of the "
@@ -584,7 +578,7 @@ def load_cremi(path, *, volume=False):
     >>> tmp.cleanup()
     """
     path = _as_path(path)
-    volume = _check_bool(volume, "volume")
+    volume = as_bool(volume, "volume")
     if path.is_dir():
         files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in (".hdf", ".h5", ".hdf5"))
         if not files:
@@ -711,7 +705,7 @@ def load_drive(path, split="training", *, fov=True):
     >>> tmp.cleanup()
     """
     split = as_choice(split, ("training", "test"), "split")
-    fov = _check_bool(fov, "fov")
+    fov = as_bool(fov, "fov")
     root = _folder(_as_path(path) / split, "DRIVE split")
     mask_folder = root / "mask"
     files = sorted(_by_stem(root / "images", "DRIVE image", (".tif", ".tiff")).items())

@@ -41,6 +41,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from dmtloss.reference._validation import as_int
+
 from ._types import SegmentationSet
 
 __all__ = ["PatchDataset", "PatchLocation", "augment", "n_ops"]
@@ -49,14 +51,6 @@ __all__ = ["PatchDataset", "PatchLocation", "augment", "n_ops"]
 # ----------------------------------------------------------------------------------
 # validation
 # ----------------------------------------------------------------------------------
-
-def _int(value, name, low=None):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int; got {type(value).__name__}")
-    if low is not None and value < low:
-        raise ValueError(f"`{name}` must be >= {low}; got {value}")
-    return int(value)
-
 
 def _sides(value, name, ndim, *, allow_none=False, low=2):
     """`value` (an int, or one int per axis) as a tuple of `ndim` ints >= `low`."""
@@ -80,7 +74,7 @@ def _sides(value, name, ndim, *, allow_none=False, low=2):
 
 
 def _op(op, n):
-    op = _int(op, "op")
+    op = as_int(op, "op")
     if not 0 <= op < n:
         raise ValueError(f"`op` must be in [0, {n}); got {op}")
     return op
@@ -293,9 +287,9 @@ class PatchDataset(torch.utils.data.Dataset):
         self.dataset = dataset
         self.ndim = dataset.ndim
         self.patch_size = _sides(patch_size, "patch_size", self.ndim)
-        self.length = _int(length, "length", 1)
+        self.length = as_int(length, "length", 1)
         self.augment = bool(augment)
-        self.seed = _int(seed, "seed", 0)
+        self.seed = as_int(seed, "seed", 0)
         self.epoch = 0
         self.n_ops = n_ops(self.ndim) if self.augment else 1
         # the window of each op (odd rotations swap the last two sides)
@@ -335,7 +329,7 @@ class PatchDataset(torch.utils.data.Dataset):
         >>> patches.epoch
         3
         """
-        self.epoch = _int(epoch, "epoch", 0)
+        self.epoch = as_int(epoch, "epoch", 0)
 
     def location(self, item, epoch=None):
         """Where item `item` of epoch `epoch` (default: the current one) is cut from.
@@ -360,10 +354,10 @@ class PatchDataset(torch.utils.data.Dataset):
         >>> patches.location(1) == patches.location(1, epoch=0)
         True
         """
-        item = _int(item, "item")
+        item = as_int(item, "item")
         if not 0 <= item < self.length:
             raise IndexError(f"`item` must be in [0, {self.length}); got {item}")
-        epoch = self.epoch if epoch is None else _int(epoch, "epoch", 0)
+        epoch = self.epoch if epoch is None else as_int(epoch, "epoch", 0)
         rng = np.random.default_rng([self.seed, epoch, item])
         index = int(rng.choice(len(self._weights), p=self._weights)) if len(self._weights) > 1 else 0
         op = int(rng.integers(self.n_ops)) if self.n_ops > 1 else 0
@@ -403,13 +397,13 @@ class PatchDataset(torch.utils.data.Dataset):
         if not isinstance(location, tuple) or len(location) != 3:
             raise TypeError(f"`location` must be a PatchLocation (index, corner, op); got {location!r}")
         index, corner, op = location
-        index = _int(index, "location.index", 0)
+        index = as_int(index, "location.index", 0)
         if index >= len(self.dataset):
             raise ValueError(f"`location.index` must be < {len(self.dataset)}; got {index}")
         op = _op(op, self.n_ops)
         if isinstance(corner, torch.Tensor):
             corner = corner.tolist()
-        corner = tuple(_int(c, "location.corner", 0) for c in corner)
+        corner = tuple(as_int(c, "location.corner", 0) for c in corner)
         window = self._windows[op]
         if len(corner) != self.ndim or any(c + w > n for c, w, n in zip(corner, window, self._shapes[index])):
             raise ValueError(f"`location.corner` {corner} does not fit a {window} window in the padded "
