@@ -1255,6 +1255,19 @@ def _check_png(path, limit=200_000):
         print(f"warning: {path} is {size // 1000} kB, over {limit // 1000} kB", file=sys.stderr)
 
 
+def replace_block(text, key, block, title):
+    """`text` with `block` between ``<!-- BEGIN key -->`` and ``<!-- END key -->``.
+
+    Without those markers, the block is appended under a new heading `title`.
+    """
+    begin, end = f"<!-- BEGIN {key} -->", f"<!-- END {key} -->"
+    if begin in text and end in text and text.index(begin) < text.index(end):
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        return head + begin + "\n" + block + end + tail
+    return text.rstrip() + f"\n\n## {title}\n\n{begin}\n{block}{end}\n"
+
+
 def write_report(paths, markdown=RESULTS_MD, figures=RESULTS_FIGURES, *, log=print):
     """Aggregate the results under `paths` into `markdown` and `figures` (see module docstring).
 
@@ -1297,14 +1310,7 @@ def write_report(paths, markdown=RESULTS_MD, figures=RESULTS_FIGURES, *, log=pri
                 shutil.copyfile(source, target)
                 _check_png(target)
                 links.append((caption, (relative / target.name).as_posix()))
-        block = experiment_markdown(name, runs, links)
-        begin, end = f"<!-- BEGIN results:{name} -->", f"<!-- END results:{name} -->"
-        if begin in text and end in text and text.index(begin) < text.index(end):
-            head, rest = text.split(begin, 1)
-            _, tail = rest.split(end, 1)
-            text = head + begin + "\n" + block + end + tail
-        else:
-            text = text.rstrip() + f"\n\n## {first['title']}\n\n{begin}\n{block}{end}\n"
+        text = replace_block(text, f"results:{name}", experiment_markdown(name, runs, links), first["title"])
         log(f"report: {name}: {len(runs)} seed(s) -> {markdown}")
     tmp = markdown.with_name(f".{markdown.name}.tmp")
     tmp.write_text(text)

@@ -37,12 +37,16 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(scope="module")
-def run():
-    spec = importlib.util.spec_from_file_location("experiments_run", RUN)
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(f"experiments_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def run():
+    return _load("run", RUN)
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +223,36 @@ def test_figures_are_redrawn_from_the_checkpoints(run, vessels, tmp_path, capsys
     capsys.readouterr()
     assert run.main(["figures", str(tmp_path)]) == 2
     _one_line_error(capsys, "no checkpoint", "dmt")
+
+
+def test_small_holes_fills_only_small_inner_background(tmp_path):
+    holes = _load("small_holes", ROOT / "experiments" / "small_holes.py")
+    mask = np.ones((9, 9), bool)
+    mask[2, 2] = False                    # a hole of 1 px
+    mask[5:7, 5:7] = False                # a hole of 4 px
+    mask[0, 7] = False                    # background touching the border: not a hole
+    mask[4, 1] = mask[3, 0] = False       # 8-connected to the border through a corner: not a hole
+    filled = holes.fill_small_holes(mask, 3)
+    assert filled[2, 2] and not filled[5:7, 5:7].any() and not filled[0, 7] and not filled[4, 1]
+    assert holes.fill_small_holes(mask, 4)[5:7, 5:7].all()
+    assert np.array_equal(holes.fill_small_holes(mask, 0), mask)
+
+
+def test_small_holes_report(vessels, tmp_path, capsys):
+    holes = _load("small_holes", ROOT / "experiments" / "small_holes.py")
+    markdown = tmp_path / "results.md"
+    markdown.write_text("# Results\n")
+    assert holes.main([str(vessels), "--sizes", "10", "--markdown", str(markdown)]) == 0
+    block = markdown.read_text().split("<!-- BEGIN analysis:vessels-small-holes -->")[1]
+    assert "**As predicted**" in block and "**After filling holes of at most 10 px**" in block
+    saved = json.loads((vessels / "seed-0" / "small-holes.json").read_text())
+    results = json.loads((vessels / "seed-0" / "results.json").read_text())
+    assert saved["sizes"] == [0, 10] and set(saved["rows"]) == set(results["arms"])
+    # as predicted: the run's own numbers, recomputed from the checkpoints
+    assert [r["betti1"] for r in saved["rows"]["dmt"]["0"]] == [r["betti1"] for r in results["rows"]["dmt"]]
+    bce = [r["betti1"] for seed in (0, 1)
+           for r in json.loads((vessels / f"seed-{seed}" / "small-holes.json").read_text())["rows"]["bce"]["10"]]
+    assert f"| bce | {np.mean(bce):.3f} ± {np.std(bce):.3f} |" in block
 
 
 def test_dry_run_prints_the_resolved_plan(run, capsys):
