@@ -24,7 +24,6 @@ difference from the baseline arm with Wilcoxon's p.
 
 import argparse
 import importlib.util
-import json
 import pathlib
 import sys
 
