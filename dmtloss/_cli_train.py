@@ -245,6 +245,12 @@ def _train(args, out):
         shown = {k: v for k, v in last.items() if isinstance(v, (int, float))}
         show("last epoch", ", ".join(f"{k} {v:.4g}" for k, v in shown.items()))
     show("checkpoint", str(result.checkpoint))
+    if result.history and int(os.environ.get("RANK", "0")) == 0:
+        from . import plotting
+
+        curves = plotting.training_curves({config.loss: result.history}, pathlib.Path(args.out_dir) / "training.png",
+                                          title=f"{config.loss}, {config.steps} steps")
+        show("curves", str(curves))
     return 0
 
 

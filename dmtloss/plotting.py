@@ -48,6 +48,7 @@ __all__ = [
     "plot_likelihood",
     "plot_mask",
     "plot_structures",
+    "training_curves",
 ]
 
 #: The colours of the package's figures, by role.
@@ -916,6 +917,108 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
         if title:
             fig.suptitle(title, fontsize=10)
+        _save(fig, path, suffix, dpi)
+    return path
+
+
+def _curve_keys(histories):
+    present = {key for history in histories.values() for row in history for key in row}
+    keys = ["train_loss"] if "train_loss" in present else []
+    keys += sorted(k for k in present if k.startswith("val_") and not k.endswith(("_std", "_seconds"))
+                   and k != "val_seconds")
+    if "mask_fraction" in present:
+        keys.append("mask_fraction")
+    return keys
+
+
+_CURVE_LABELS = {"train_loss": "training loss (each run's own)", "mask_fraction": "DMT mask / pixels"}
+
+
+def training_curves(histories, path, *, starts=None, keys=None, title=None, dpi=100):
+    """Draw training curves, one panel per logged quantity, one line per run, and write them.
+
+    Parameters
+    ----------
+    histories : dict of str to list of dict
+        Per run, its per-epoch rows, as ``TrainResult.history`` or the ``"history"`` of a
+        run's ``history.json`` (each row has ``"step"``).
+    path : str or os.PathLike
+        Where to write; the suffix picks the format (.png, .pdf, .svg, ...).
+    starts : dict of str to int, optional
+        A step offset per run, e.g. the pretraining's length for runs fine-tuned from it,
+        so that each continues where its start left off.
+    keys : sequence of str, optional
+        The quantities to draw; default: ``train_loss``, the validation metrics
+        (``val_*``) and the DMT mask's share of the pixels (``mask_fraction``), those
+        present in some run.
+    title : str, optional
+    dpi : int, optional
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        If `histories` is empty, a run has no rows, or a key is logged by no run.
+    OSError
+        If the file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> runs = {"bce": [{"step": 10, "train_loss": 0.5}, {"step": 20, "train_loss": 0.3}]}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = training_curves(runs, pathlib.Path(tmp) / "curves.png")
+    ...     out.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError("`histories` must be a non-empty dict of run name to its per-epoch rows")
+    for name, history in histories.items():
+        if not history or not all(isinstance(row, dict) and "step" in row for row in history):
+            raise ValueError(f"`histories[{name!r}]` must be a non-empty list of dicts with a 'step'")
+    starts = dict(starts or {})
+    keys = list(keys) if keys is not None else _curve_keys(histories)
+    if not keys:
+        raise ValueError("`histories` log nothing to draw (no train_loss, val_* or mask_fraction)")
+    for key in keys:
+        if not any(key in row for history in histories.values() for row in history):
+            raise ValueError(f"no run logs {key!r}")
+    path = pathlib.Path(os.fspath(path))
+    suffix = path.suffix.lower().lstrip(".")
+    fig = Figure(figsize=(min(3.4 * len(keys), 10.5), 2.8), layout="constrained")
+    canvas = FigureCanvasAgg(fig)
+    if suffix not in canvas.get_supported_filetypes():
+        raise ValueError(f"`path` must end in one of "
+                         f"{', '.join('.' + s for s in sorted(canvas.get_supported_filetypes()))}; got {path.name!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", str(path.parent))
+    palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+    others = [name for name in histories if name != "pretrain"]
+    colours = {name: palette[k % len(palette)] for k, name in enumerate(others)}
+    colours["pretrain"] = "0.45"  # the run the others start from, in grey
+    with _rc_context():
+        axes = np.atleast_1d(fig.subplots(1, len(keys)))
+        for ax, key in zip(axes, keys):
+            for name, history in histories.items():
+                rows = [row for row in history if key in row and row[key] is not None]
+                if not rows:
+                    continue
+                x = [row["step"] + starts.get(name, 0) for row in rows]
+                y = [row[key] for row in rows]
+                colour = colours[name]
+                ax.plot(x, y, marker="o" if len(rows) < 30 else None, ms=2.5, lw=1.1, color=colour, label=name)
+            ax.set_xlabel("step")
+            ax.set_title(_CURVE_LABELS.get(key, key.replace("_", " ")))
+            values = [row[key] for history in histories.values() for row in history if row.get(key)]
+            if key == "train_loss" and values and min(values) > 0 and max(values) / min(values) > 20:
+                ax.set_yscale("log")
+            ax.grid(True, lw=0.3, color="0.85")
+        axes[0].legend(frameon=False, fontsize=7, loc="best")
+        if title:
+            fig.suptitle(title, fontsize=9)
         _save(fig, path, suffix, dpi)
     return path
 

@@ -836,7 +836,23 @@ def draw_figures(plan, comparison, val_set, out, results):
     _predict_missing(plan, comparison, val_set)
     written = qualitative_figures(plan, comparison, val_set, folder, seed=results["seed"])
     betti = betti_figure([results], plan.report, folder / "betti-vs-epsilon.png")
-    return [str(path.relative_to(out)) for path in [*written, *([betti] if betti else [])]]
+    curves = training_figure(plan, out, comparison.arms, folder / "training.png", seed=results["seed"])
+    return [str(path.relative_to(out)) for path in [*written, *([betti] if betti else []), curves]]
+
+
+def training_figure(plan, out, arms, path, *, seed=0):
+    """The training curves of a seed: the pretraining, then each arm from where it started."""
+    from dmtloss import plotting
+
+    histories, starts = {}, {}
+    for name in ["pretrain", *arms]:
+        saved = pathlib.Path(out) / name / "history.json"
+        if saved.is_file():
+            histories[name] = json.loads(saved.read_text())["history"]
+            if name != "pretrain":
+                starts[name] = plan.pretrain["steps"]
+    return plotting.training_curves(histories, path, starts=starts, dpi=90,
+                                    title=f"{plan.name}, seed {seed}: training loss of each run's own objective")
 
 
 def redraw_figures(paths, *, log=print):

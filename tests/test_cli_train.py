@@ -69,6 +69,8 @@ def test_train_then_evaluate_a_checkpoint(tmp_path, capsys):
     rows = _rows(capsys.readouterr().out)
     assert rows["checkpoint"] == str(out_dir / "last.pt")
     assert (out_dir / "log.csv").is_file() and (out_dir / "best.pt").is_file()
+    assert rows["curves"] == str(out_dir / "training.png")  # loss, validation metrics, mask share
+    assert (out_dir / "training.png").read_bytes()[:4] == b"\x89PNG"
     report = tmp_path / "eval.json"
     assert main(["evaluate", "--checkpoint", str(out_dir / "last.pt"), "--data", "synthetic-membranes:2",
                  "--json", str(report), "--patches", "5", "--save-predictions", str(tmp_path / "pred")]) == 0

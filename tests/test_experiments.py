@@ -109,7 +109,8 @@ def test_quick_synthetic_run_writes_everything_per_seed(run, vessels):
         table = (folder / "table.txt").read_text()
         assert table.startswith("[main]\nmetric") and "[ablation]" in table and "[explore]" in table
         assert results["figures"] == ["figures/qualitative-dmt-best.png", "figures/qualitative-dmt-worst.png",
-                                      "figures/qualitative-random.png", "figures/betti-vs-epsilon.png"]
+                                      "figures/qualitative-random.png", "figures/betti-vs-epsilon.png",
+                                      "figures/training.png"]
         for name in results["figures"]:
             assert (folder / name).read_bytes()[:8] == PNG
             assert (folder / name).stat().st_size < 200_000
@@ -215,7 +216,7 @@ def test_figures_are_redrawn_from_the_checkpoints(run, vessels, tmp_path, capsys
     shutil.rmtree(folder / "figures")
     assert run.main(["figures", str(tmp_path)]) == 0
     after = json.loads((folder / "results.json").read_text())
-    assert after["figures"] == before["figures"] and len(after["figures"]) == 4
+    assert after["figures"] == before["figures"] and len(after["figures"]) == 5
     for name in after["figures"]:  # the same pictures: the checkpoints predict what the run saw
         assert (folder / name).read_bytes() == (vessels / "seed-0" / name).read_bytes(), name
     assert {k: v for k, v in after.items() if k != "figures"} == {k: v for k, v in before.items() if k != "figures"}

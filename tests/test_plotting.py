@@ -267,3 +267,28 @@ def test_comparison_figure_writes_a_png(tmp_path):
 def test_comparison_bad_arguments(call, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         call(tmp_path / "c.png")
+
+
+def test_training_curves_draw_each_logged_quantity(tmp_path):
+    pretrain = [{"step": s, "train_loss": 1.0 / s} for s in (10, 20)]
+    dmt = [{"step": s, "train_loss": 0.1 / s, "mask_fraction": 0.05, "val_dice": 0.8, "val_dice_std": 0.1}
+           for s in (5, 10)]
+    histories = {"pretrain": pretrain, "dmt": dmt}
+    assert plotting._curve_keys(histories) == ["train_loss", "val_dice", "mask_fraction"]
+    out = plotting.training_curves(histories, tmp_path / "t.png", starts={"dmt": 20}, title="toy")
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert pyplot.get_fignums() == []
+    assert list(tmp_path.iterdir()) == [out]
+
+
+@pytest.mark.parametrize("histories, keys, message", [
+    ({}, None, "non-empty dict"),
+    ({"a": []}, None, r"histories\['a'\]"),
+    ({"a": [{"train_loss": 1.0}]}, None, "'step'"),
+    ({"a": [{"step": 1}]}, None, "nothing to draw"),
+    ({"a": [{"step": 1, "train_loss": 1.0}]}, ["val_dice"], "no run logs 'val_dice'"),
+])
+def test_training_curves_bad_arguments(histories, keys, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        plotting.training_curves(histories, tmp_path / "t.png", keys=keys)
+    assert list(tmp_path.iterdir()) == []
