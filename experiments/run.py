@@ -1185,8 +1185,12 @@ def _machine_line(runs):
     return line + f"; commit {', '.join(commits)}"
 
 
-def experiment_markdown(name, runs, figure_links):
-    """The Markdown block of one experiment (between its markers in results.md)."""
+def experiment_markdown(name, runs, figure_links, local_crops=False):
+    """The Markdown block of one experiment (between its markers in results.md).
+
+    `figure_links` are (caption, link) of the figures in the docs; `local_crops` says
+    that the qualitative crops stay in the run folders (licensed data).
+    """
     first = runs[0][1]
     plan = union_plan([r["plan"] for _, r in runs])
     report = plan["report"]
@@ -1254,14 +1258,12 @@ def experiment_markdown(name, runs, figure_links):
     lines += ["**Training time** — wall-clock seconds per seed (mean over seeds), including "
               "the per-epoch checkpoints.", "",
               _markdown_table(["run", "steps", "seconds", "seconds per step"], timing), ""]
-    if first["data"]["kind"] == "em-vnc":
-        if figure_links:
-            lines += ["Qualitative figures (validation crops of image, truth and every arm) stay in "
-                      "each seed's run folder, `figures/qualitative-*.png`, and never enter the "
-                      "repository: they show crops of the CC BY-NC-SA 3.0 data.", ""]
-    else:
-        for caption, link in figure_links:
-            lines += [f"![{caption}]({link})", "", f"*{caption}*", ""]
+    for caption, link in figure_links:
+        lines += [f"![{caption}]({link})", "", f"*{caption}*", ""]
+    if local_crops:
+        lines += ["Qualitative figures (validation crops of image, truth and every arm) stay in "
+                  "each seed's run folder, `figures/qualitative-*.png`, and never enter the "
+                  "repository: they show crops of the CC BY-NC-SA 3.0 data.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -1308,9 +1310,18 @@ def write_report(paths, markdown=RESULTS_MD, figures=RESULTS_FIGURES, *, log=pri
                           f"{all_results[0]['plan']['report']['baseline']} as the grey band",
                           (relative / betti.name).as_posix()))
         first_path, first = runs[0]
+        curves = first_path.parent / "figures" / "training.png"
+        if curves.is_file():  # numbers only: fit for the docs whatever the data's licence
+            target = figures / f"{name}-training.png"
+            shutil.copyfile(curves, target)
+            _check_png(target)
+            links.append((f"{name}, seed {first['seed']}: training loss of the pretraining and of every arm "
+                          "(each its own objective; clDice's and weighted BCE's are on other scales) and the "
+                          "share of pixels in the DMT mask", (relative / target.name).as_posix()))
         # crops of licensed data (em-vnc: CC BY-NC-SA 3.0) are the data themselves: they stay
         # in the run folder, outside the repository's docs
         licensed = first["data"]["kind"] == "em-vnc"
+        local_crops = False
         for label in ("dmt-best", "dmt-worst", "random"):
             source = first_path.parent / "figures" / f"qualitative-{label}.png"
             if source.is_file():
@@ -1320,13 +1331,14 @@ def write_report(paths, markdown=RESULTS_MD, figures=RESULTS_FIGURES, *, log=pri
                 caption = (f"{name}, seed {first['seed']}: {caption} (missed structure in vermilion, "
                            "extra in blue)")
                 if licensed:
-                    links.append((caption, source.as_posix()))
+                    local_crops = True
                     continue
                 target = figures / f"{name}-{label}.png"
                 shutil.copyfile(source, target)
                 _check_png(target)
                 links.append((caption, (relative / target.name).as_posix()))
-        text = replace_block(text, f"results:{name}", experiment_markdown(name, runs, links), first["title"])
+        text = replace_block(text, f"results:{name}", experiment_markdown(name, runs, links, local_crops),
+                             first["title"])
         log(f"report: {name}: {len(runs)} seed(s) -> {markdown}")
     tmp = markdown.with_name(f".{markdown.name}.tmp")
     tmp.write_text(text)

@@ -152,6 +152,11 @@ def test_quick_em_vnc_layout(run, tmp_path, capsys):
     crops = {f"em-vnc-{label}.png" for label in ("dmt-best", "dmt-worst", "random")}
     assert not crops & {p.name for p in figures.glob("*")}
     assert "never enter the repository" in markdown.read_text()
+    links = [line for line in markdown.read_text().splitlines() if line.startswith("![")]
+    assert links and not [line for line in links if "qualitative" in line], "no link to a crop"
+    # figures of numbers alone (the training curves) do go into the docs
+    assert (figures / "em-vnc-training.png").read_bytes()[:8] == PNG
+    assert "](figures/results/em-vnc-training.png)" in markdown.read_text()
 
 
 def test_a_done_seed_is_skipped_and_another_configuration_refused(run, tmp_path, capsys):
@@ -302,7 +307,7 @@ def test_report_fills_the_results_document(run, vessels, tmp_path):
         assert heading in block, heading
     assert "| dmt-long | dmt, β 3, ε 0.2, 3 steps |" in block and "bce-long: " in block
     for name in ("vessels-betti-vs-epsilon.png", "vessels-dmt-best.png", "vessels-dmt-worst.png",
-                 "vessels-random.png"):
+                 "vessels-random.png", "vessels-training.png"):
         path = figures / name
         assert path.read_bytes()[:8] == PNG and path.stat().st_size < 200_000
         assert f"](figures/results/{name})" in block
