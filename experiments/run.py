@@ -1176,6 +1176,7 @@ def _scale(runs):
 
 def _machine_line(runs):
     machines = [r["machine"] for _, r in runs]
+    machines += [e["machine"] for _, r in runs for e in r.get("extensions", [])]  # runs that added arms
     m = machines[0]
     line = (f"{m['platform']}, {m.get('processor', '?')}, {m.get('cpus_available', m['cpu_count'])} CPUs "
             f"available, torch {m['torch']} on {m['torch_threads']} thread(s)")
