@@ -110,7 +110,11 @@ def _add_training_options(parser, defaults):
     dmt.add_argument("--normalize", choices=("pixels", "mask"), default="pixels",
                      help="denominator of the structure term (default: %(default)s)")
     dmt.add_argument("--frame", action="store_true",
-                     help="count the patch frame as a basin boundary (closes cells cut by it)")
+                     help="count the patch frame as a basin boundary (boundaries only: no effect on "
+                          "the default 2-D mask of ridges)")
+    dmt.add_argument("--rim", action="store_true",
+                     help="pad each likelihood with a rim of 1 before computing the structures, so the "
+                          "patch frame closes the walls that meet it")
     dmt.add_argument("--structures-every", choices=("step", "epoch"), default="step",
                      help="recompute the structures every step, or once per epoch on whole "
                           "training images as the paper did (default: %(default)s)")
@@ -122,7 +126,7 @@ def _config(args, **fields):
     options = dict(width=args.width, depth=args.depth, patch_size=args.patch_size,
                    batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
                    workers=args.workers, epsilon=args.epsilon, beta=args.beta,
-                   normalize=args.normalize, frame=args.frame,
+                   normalize=args.normalize, frame=args.frame, rim=args.rim,
                    structures_every=args.structures_every)
     options.update(fields)
     try:

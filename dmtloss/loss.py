@@ -72,7 +72,7 @@ def _engine(engine):
     return importlib.import_module(module)
 
 
-def _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame):
+def _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame, rim=False):
     """Check every option once; return them normalised."""
     epsilon = as_epsilon(epsilon)
     beta = as_epsilon(beta, name="beta")
@@ -90,9 +90,10 @@ def _options(epsilon, beta, structures, from_logits, normalize, reduction, engin
     _engine(engine)
     workers = None if workers is None else as_workers(workers, default=1)
     frame = _flag(frame, "frame")
+    rim = _flag(rim, "rim")
     return dict(epsilon=epsilon, beta=beta, structures=structures, from_logits=from_logits,
                 normalize=normalize, reduction=reduction, engine=engine, workers=workers,
-                frame=frame)
+                frame=frame, rim=rim)
 
 
 def _check_input(input, from_logits):
@@ -162,16 +163,25 @@ def _likelihood(input, from_logits):
     return values.numpy()
 
 
-def _mask(input, epsilon, structures, from_logits, engine, workers, frame):
-    """Return (bool mask tensor shaped like input, list of MorseStructures, counts dict)."""
+def _mask(input, epsilon, structures, from_logits, engine, workers, frame, rim=False):
+    """Return (bool mask tensor shaped like input, list of MorseStructures, counts dict).
+
+    With `rim`, the structures are those of the likelihood padded with a one-pixel rim
+    of 1 (the padded shape), and the mask is cropped back to the input's.
+    """
     n, c, *spatial = input.shape
     names = as_structures(structures, len(spatial))
     likelihood = _likelihood(input, from_logits).reshape(n * c, *spatial)
+    inside = (slice(None),) * (len(spatial) + 1)
+    if rim:
+        likelihood = np.pad(likelihood, [(0, 0)] + [(1, 1)] * len(spatial), constant_values=1.0)
+        inside = (slice(None),) + (slice(1, -1),) * len(spatial)
     results = _engine(engine).morse_structures_batch(likelihood, epsilon, frame=frame, workers=workers)
-    mask = np.stack([s.mask(names) for s in results]).reshape(input.shape)
+    mask = np.ascontiguousarray(np.stack([s.mask(names) for s in results])[inside]).reshape(input.shape)
     counts = {"mask": mask.reshape(n, c, -1).sum(axis=2)}
     for name in names:
-        counts[name] = np.array([getattr(s, name).sum() for s in results], dtype=np.int64).reshape(n, c)
+        counts[name] = np.array([getattr(s, name)[inside[1:]].sum() for s in results],
+                                dtype=np.int64).reshape(n, c)
     counts["pairs"] = np.array([int((np.isfinite(s.pairs.persistence) & (s.pairs.persistence > epsilon)).sum())
                                 for s in results], dtype=np.int64).reshape(n, c)
     structures_out = [results[i * c:(i + 1) * c] for i in range(n)]
@@ -179,7 +189,7 @@ def _mask(input, epsilon, structures, from_logits, engine, workers, frame):
 
 
 def dmt_mask(input, epsilon=0.2, structures=None, *, from_logits=True, engine="fast", workers=None,
-             frame=False):
+             frame=False, rim=False):
     """The DMT-loss mask of a batch: the Morse structures of its detached likelihood.
 
     Parameters
@@ -199,7 +209,14 @@ def dmt_mask(input, epsilon=0.2, structures=None, *, from_logits=True, engine="f
     workers : int, optional
         Threads for :func:`dmtloss.fast.morse_structures_batch`; None: one per CPU.
     frame : bool, optional
-        Count the image frame as a basin boundary where it closes a basin.
+        Count the image frame as a basin boundary where it closes a basin. It changes
+        the boundaries only, so it has no effect on the default 2-D mask (ridges).
+    rim : bool, optional
+        Compute the structures of the likelihood padded with a one-pixel rim of 1, then
+        crop the mask back: the frame becomes a closed wall, so walls that meet the
+        border close loops inside the map, and a gap that closes one is a ridge when
+        the loop persists above `epsilon`, however weak the piece of wall between the
+        gap and the border. Meant for patches cut from larger images.
 
     Returns
     -------
@@ -219,10 +236,10 @@ def dmt_mask(input, epsilon=0.2, structures=None, *, from_logits=True, engine="f
             [1, 0, 1],
             [1, 1, 1]], dtype=torch.int32)
     """
-    opts = _options(epsilon, 0.0, structures, from_logits, "pixels", "mean", engine, workers, frame)
+    opts = _options(epsilon, 0.0, structures, from_logits, "pixels", "mean", engine, workers, frame, rim)
     _check_input(input, opts["from_logits"])
     mask, _, _ = _mask(input, opts["epsilon"], opts["structures"], opts["from_logits"],
-                       engine, opts["workers"], opts["frame"])
+                       engine, opts["workers"], opts["frame"], opts["rim"])
     return mask
 
 
@@ -254,7 +271,8 @@ def _loss(input, target, mask, beta, from_logits, normalize, reduction):
 
 
 def dmt_loss(input, target, epsilon=0.2, beta=3.0, structures=None, *, from_logits=True,
-             normalize="pixels", reduction="mean", engine="fast", workers=None, frame=False, mask=None):
+             normalize="pixels", reduction="mean", engine="fast", workers=None, frame=False, rim=False,
+             mask=None):
     """The DMT-loss of Hu et al. (ICLR 2021), as a function (see :class:`DMTLoss`).
 
     ``BCE(f, g) + beta * BCE(f o M, g o M)`` per image, ``M`` the Morse-structure mask
@@ -287,7 +305,11 @@ def dmt_loss(input, target, epsilon=0.2, beta=3.0, structures=None, *, from_logi
     workers : int, optional
         Threads for the engine; None: one per CPU.
     frame : bool, optional
-        Count the image frame as a basin boundary where it closes a basin.
+        Count the image frame as a basin boundary where it closes a basin (boundaries
+        only: no effect on the default 2-D mask).
+    rim : bool, optional
+        Pad the likelihood with a one-pixel rim of 1 before computing the structures,
+        so the frame closes the walls that meet it (see :func:`dmt_mask`).
     mask : torch.Tensor, optional
         A precomputed mask shaped like `input` (e.g. from :func:`dmt_mask`, once per
         epoch as the paper did); the engine is then not run.
@@ -312,12 +334,12 @@ def dmt_loss(input, target, epsilon=0.2, beta=3.0, structures=None, *, from_logi
     >>> round(dmt_loss(logits, target, beta=3.0, mask=mask, normalize="mask").item(), 4)
     2.7726
     """
-    opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame)
+    opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame, rim)
     _check_input(input, opts["from_logits"])
     target = _check_target(target, input)
     if mask is None:
         mask, _, _ = _mask(input, opts["epsilon"], opts["structures"], opts["from_logits"],
-                           engine, opts["workers"], opts["frame"])
+                           engine, opts["workers"], opts["frame"], opts["rim"])
     else:
         mask = _check_mask(mask, input)
     return _loss(input, target, mask, opts["beta"], opts["from_logits"], opts["normalize"],
@@ -372,7 +394,11 @@ class DMTLoss(torch.nn.Module):
     workers : int, optional
         Threads for the engine; None: one per CPU, at most one per map.
     frame : bool, optional
-        Count the image frame as a basin boundary where it closes a basin (patches).
+        Count the image frame as a basin boundary where it closes a basin (patches);
+        boundaries only, so no effect on the default 2-D mask.
+    rim : bool, optional
+        Pad the likelihood with a one-pixel rim of 1 before computing the structures,
+        so the patch frame closes the walls that meet it (see :func:`dmt_mask`).
 
     Attributes
     ----------
@@ -382,7 +408,8 @@ class DMTLoss(torch.nn.Module):
         Per map of the last call: ``"mask"`` and each chosen structure's pixel count,
         and ``"pairs"``, the number of finite persistence pairs above `epsilon`.
     last_structures : list of list of MorseStructures, or None
-        The engine's results of the last call, indexed ``[n][c]``.
+        The engine's results of the last call, indexed ``[n][c]`` (with `rim`, of the
+        padded maps, one pixel larger on each side).
 
     Examples
     --------
@@ -400,9 +427,10 @@ class DMTLoss(torch.nn.Module):
     """
 
     def __init__(self, epsilon=0.2, beta=3.0, structures=None, from_logits=True, normalize="pixels",
-                 reduction="mean", engine="fast", workers=None, *, frame=False):
+                 reduction="mean", engine="fast", workers=None, *, frame=False, rim=False):
         super().__init__()
-        opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame)
+        opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame,
+                        rim)
         for key, value in opts.items():
             setattr(self, key, value)
         self.last_mask = None
@@ -412,7 +440,7 @@ class DMTLoss(torch.nn.Module):
     def extra_repr(self):
         return (f"epsilon={self.epsilon}, beta={self.beta}, structures={self.structures}, "
                 f"from_logits={self.from_logits}, normalize={self.normalize!r}, "
-                f"reduction={self.reduction!r}, engine={self.engine!r}")
+                f"reduction={self.reduction!r}, engine={self.engine!r}, frame={self.frame}, rim={self.rim}")
 
     def forward(self, input, target, mask=None):
         """The loss of `input` against `target`.
@@ -435,7 +463,8 @@ class DMTLoss(torch.nn.Module):
         target = _check_target(target, input)
         if mask is None:
             mask, self.last_structures, self.last_counts = _mask(
-                input, self.epsilon, self.structures, self.from_logits, self.engine, self.workers, self.frame)
+                input, self.epsilon, self.structures, self.from_logits, self.engine, self.workers, self.frame,
+                self.rim)
         else:
             mask = _check_mask(mask, input)
             self.last_structures, self.last_counts = None, None

@@ -173,7 +173,7 @@ class TrainConfig:
         registered since.
     loss_options : dict
         Extra plain-valued options for the loss factory (the built-in ones take none).
-    epsilon, beta, structures, normalize, frame, workers
+    epsilon, beta, structures, normalize, frame, rim, workers
         Options of :class:`~dmtloss.DMTLoss` (and of :func:`~dmtloss.loss.dmt_mask`
         for ``structures_every="epoch"``); ``structures`` is stored as a tuple or None.
     structures_every : {"step", "epoch"}
@@ -245,6 +245,7 @@ class TrainConfig:
     structures: object = None
     normalize: str = "pixels"
     frame: bool = False
+    rim: bool = False
     workers: object = None
     structures_every: str = "step"
     augment: bool = True
@@ -293,6 +294,7 @@ class TrainConfig:
             put("structures", as_structures(self.structures, self.ndim))
         put("normalize", as_choice(self.normalize, _NORMALIZE, "normalize"))
         put("frame", as_bool(self.frame, "frame"))
+        put("rim", as_bool(self.rim, "rim"))
         if self.workers is not None:
             put("workers", as_workers(self.workers, default=1))
         put("structures_every", as_choice(self.structures_every, _EVERY, "structures_every"))
@@ -402,7 +404,8 @@ def _bce(config):
 
 def _dmt(config):
     return DMTLoss(epsilon=config.epsilon, beta=config.beta, structures=config.structures,
-                   normalize=config.normalize, workers=config.workers, frame=config.frame)
+                   normalize=config.normalize, workers=config.workers, frame=config.frame,
+                   rim=config.rim)
 
 
 #: Loss name -> factory. ``factory(config)`` returns a callable ``loss(logits, target)``
@@ -839,7 +842,8 @@ def _epoch_masks(model, dataset, config):
                                        overlap=config.val_overlap, batch_size=config.val_batch_size)
                                for i in indices])
         mask = dmt_mask(torch.from_numpy(likelihood)[:, None], config.epsilon, config.structures,
-                        from_logits=False, workers=config.workers, frame=config.frame)
+                        from_logits=False, workers=config.workers, frame=config.frame,
+                        rim=config.rim)
         for i, m in zip(indices, mask[:, 0].numpy()):
             masks[i] = m
     return masks

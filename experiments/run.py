@@ -697,8 +697,15 @@ def _plan_record(plan):
 
 
 def _comparable(record):
-    """A plan record without the seed, for 'same configuration' checks."""
+    """A plan record without the seed, for 'same configuration' checks.
+
+    Training fields are filled in with :class:`dmtloss.train.TrainConfig`'s defaults, so
+    a record written before a field existed equals one that has the field at its
+    default.
+    """
     record = json.loads(json.dumps(record, default=_json_default))
+    record["pretrain"] = _filled(record["pretrain"])
+    record["arms"] = {arm: _filled(fields) for arm, fields in record["arms"].items()}
     record["pretrain"].pop("seed", None)
     for fields in record["arms"].values():
         fields.pop("seed", None)
@@ -718,6 +725,8 @@ def added_arms(done, wanted):
     it names that `done` lacks (an empty list when it names none).
     """
     a, b = _comparable(done), _comparable(wanted)
+    for record in (a, b):  # arms defined in the file but not run do not matter; run ones are compared below
+        record["config"].pop("arms", None)
     if {k: v for k, v in a.items() if k not in _PER_ARM} != {k: v for k, v in b.items() if k not in _PER_ARM}:
         return None
     for key in _PER_ARM:
@@ -726,13 +735,26 @@ def added_arms(done, wanted):
     return [arm for arm in b["arms"] if arm not in a["arms"]]
 
 
+def _filled(fields):
+    """Training fields with :class:`dmtloss.train.TrainConfig`'s defaults for those missing
+    (a record written before a field existed)."""
+    from dmtloss.train import TrainConfig
+
+    defaults = json.loads(json.dumps(TrainConfig().to_dict(), default=_json_default))
+    return {**defaults, **fields}
+
+
 def union_plan(records):
-    """One plan record holding every arm of `records` (same experiment), in the file's order."""
+    """One plan record holding every arm of `records` (same experiment), in the file's order.
+
+    Arms' training fields missing from older records take their defaults.
+    """
     merged = copy.deepcopy(records[0])
     for record in records[1:]:
         for key in _PER_ARM:
             for arm, value in record[key].items():
                 merged[key].setdefault(arm, value)
+    merged["arms"] = {arm: _filled(fields) for arm, fields in merged["arms"].items()}
     order = list(merged["config"].get("arms", {}))
     baseline = merged["report"]["baseline"]
     names = sorted(merged["arms"], key=lambda n: (n != baseline, order.index(n) if n in order else len(order)))
@@ -1148,7 +1170,9 @@ def _arm_fields(plan, arm):
         if fields["structures_every"] != "step":
             bits.append(f"structures every {fields['structures_every']}")
         if fields["frame"]:
-            bits.append("closed frame")
+            bits.append("frame as boundary")
+        if fields.get("rim"):
+            bits.append("rim of 1")
     bits.append(f"{fields['steps']} steps")
     return ", ".join(bits)
 

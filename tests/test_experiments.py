@@ -214,6 +214,26 @@ def test_more_arms_extend_a_done_seed_as_one_run_would(run, tmp_path, capsys):
     assert "| 0 |" in row and "bce: " in row and "—" not in row, "paired on seed 0, where both ran"
 
 
+def test_a_seed_run_before_a_new_arm_or_field_existed_is_extended(run, tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert run.main(["vessels", *QUIET, "--arms", "dmt", "--out", str(out)]) == 0
+    saved = out / "seed-0" / "results.json"
+    results = json.loads(saved.read_text())
+    for fields in [results["plan"]["pretrain"], *results["plan"]["arms"].values()]:
+        del fields["rim"]  # as written before TrainConfig had the field
+    del results["plan"]["config"]["arms"]["dmt-rim"]  # and before the file defined the arm
+    saved.write_text(json.dumps(results))
+    config = tmp_path / "vessels.toml"
+    text = (ROOT / "experiments" / "configs" / "vessels.toml").read_text()
+    config.write_text(text + '\n[arms.dmt-new]\ngroup = "explore"\nloss = "dmt"\nbeta = 1.0\n')
+    capsys.readouterr()
+    assert run.main([str(config), *QUIET, "--arms", "dmt-rim", "dmt-new", "--out", str(out)]) == 0
+    assert "adding arm(s) dmt-rim, dmt-new" in capsys.readouterr().out
+    after = json.loads(saved.read_text())
+    assert after["arms"] == ["bce", "dmt", "dmt-rim", "dmt-new"]
+    assert torch.load(out / "seed-0" / "dmt-rim" / "last.pt", weights_only=True)["config"]["rim"] is True
+
+
 def test_figures_are_redrawn_from_the_checkpoints(run, vessels, tmp_path, capsys):
     folder = tmp_path / "seed-0"
     shutil.copytree(vessels / "seed-0", folder)

@@ -244,6 +244,32 @@ def test_sheets_with_the_reference_engine():
     assert torch.equal(mask[0, 0], torch.tensor(SHELL_MASK))
 
 
+def test_rim_closes_the_walls_that_meet_the_frame():
+    # a wall across the map: a weak stub (0.6) at the left border, a gap (0.5), strong wall (0.9)
+    f = np.zeros((7, 9))
+    f[3, :] = 0.9
+    f[3, 0:2] = 0.6
+    f[3, 2] = 0.5
+    x = torch.tensor(f).reshape(1, 1, 7, 9)
+    # without the rim the stub dies at the gap with persistence 0.1 <= epsilon: no ridge
+    assert not dmt_mask(x, 0.2, from_logits=False).any()
+    assert not dmt_mask(x, 0.2, from_logits=False, frame=True).any(), "frame: boundaries only"
+    # with it, the gap closes a loop with the rim (persistence 0.5): the whole wall is a ridge
+    mask = dmt_mask(x, 0.2, from_logits=False, rim=True)[0, 0].numpy()
+    assert mask[3].all() and mask.sum() == 9
+    # the mask is the padded map's, cropped; the structures are the padded map's
+    padded = fast.morse_structures(np.pad(f, 1, constant_values=1.0), 0.2)
+    assert np.array_equal(mask, padded.mask()[1:-1, 1:-1])
+    loss = DMTLoss(epsilon=0.2, from_logits=False, rim=True)
+    loss(x, (x > 0.4).double())
+    assert loss.last_structures[0][0].ridges.shape == (9, 11)
+    assert loss.last_counts["ridges"].tolist() == [[9]] and loss.last_counts["mask"].tolist() == [[9]]
+    assert "rim=True" in repr(loss)
+    # in 3-D too
+    volume = torch.tensor(np.stack([f] * 3)).reshape(1, 1, 3, 7, 9)
+    assert dmt_mask(volume, 0.2, from_logits=False, rim=True).shape == volume.shape
+
+
 def test_precomputed_mask_skips_the_engine():
     torch.manual_seed(6)
     logits = torch.randn(2, 1, 8, 8)
@@ -321,6 +347,7 @@ GOOD = dict(input=torch.zeros(2, 1, 4, 4), target=torch.zeros(2, 1, 4, 4))
     (dict(workers=0), ValueError, "`workers` must be >= 1; got 0"),
     (dict(workers=1.5), TypeError, "`workers` must be None or an int; got float"),
     (dict(frame="yes"), TypeError, "`frame` must be a bool; got str"),
+    (dict(rim=1), TypeError, "`rim` must be a bool; got int"),
 ])
 def test_bad_options(kwargs, error, message):
     with pytest.raises(error, match=re.escape(message)):
