@@ -988,7 +988,7 @@ def training_curves(histories, path, *, starts=None, keys=None, title=None, dpi=
             raise ValueError(f"no run logs {key!r}")
     path = pathlib.Path(os.fspath(path))
     suffix = path.suffix.lower().lstrip(".")
-    fig = Figure(figsize=(min(3.4 * len(keys), 10.5), 2.8), layout="constrained")
+    fig = Figure(figsize=(min(3.4 * len(keys), 10.5) + 1.2, 2.8), layout="constrained")
     canvas = FigureCanvasAgg(fig)
     if suffix not in canvas.get_supported_filetypes():
         raise ValueError(f"`path` must end in one of "
@@ -997,8 +997,9 @@ def training_curves(histories, path, *, starts=None, keys=None, title=None, dpi=
         raise FileNotFoundError(errno.ENOENT, "no such directory", str(path.parent))
     palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
     others = [name for name in histories if name != "pretrain"]
-    colours = {name: palette[k % len(palette)] for k, name in enumerate(others)}
-    colours["pretrain"] = "0.45"  # the run the others start from, in grey
+    styles = {name: (palette[k % len(palette)], ("-", "--", ":")[k // len(palette) % 3])
+              for k, name in enumerate(others)}
+    styles["pretrain"] = ("0.45", "-")  # the run the others start from, in grey
     with _rc_context():
         axes = np.atleast_1d(fig.subplots(1, len(keys)))
         for ax, key in zip(axes, keys):
@@ -1008,15 +1009,20 @@ def training_curves(histories, path, *, starts=None, keys=None, title=None, dpi=
                     continue
                 x = [row["step"] + starts.get(name, 0) for row in rows]
                 y = [row[key] for row in rows]
-                colour = colours[name]
-                ax.plot(x, y, marker="o" if len(rows) < 30 else None, ms=2.5, lw=1.1, color=colour, label=name)
+                colour, style = styles[name]
+                ax.plot(x, y, marker="o" if len(rows) < 30 else None, ms=2.5, lw=1.1, color=colour, ls=style,
+                        label=name)
             ax.set_xlabel("step")
             ax.set_title(_CURVE_LABELS.get(key, key.replace("_", " ")))
             values = [row[key] for history in histories.values() for row in history if row.get(key)]
             if key == "train_loss" and values and min(values) > 0 and max(values) / min(values) > 20:
                 ax.set_yscale("log")
             ax.grid(True, lw=0.3, color="0.85")
-        axes[0].legend(frameon=False, fontsize=7, loc="best")
+        handles = {}
+        for ax in axes:
+            for line in ax.get_lines():
+                handles.setdefault(line.get_label(), line)
+        fig.legend(list(handles.values()), list(handles), loc="outside right upper", frameon=False, fontsize=7)
         if title:
             fig.suptitle(title, fontsize=9)
         _save(fig, path, suffix, dpi)
