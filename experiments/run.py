@@ -23,7 +23,8 @@ the explicit options change single values. Everything that ran is recorded.
 
 Arms belong to groups: ``main`` (BCE, DMT, weighted BCE, clDice), ``ablation`` (epsilon
 and beta of the DMT-loss, one at a time) and ``explore`` (normalising the structure term
-by the mask, per-epoch structures, the closed patch frame, a longer fine-tuning).
+by the mask, per-epoch structures, the frame as a basin boundary, a rim of 1 around each
+patch, a longer fine-tuning).
 ``--arms`` runs a subset by group or arm name; the baseline arm always runs first. An arm
 may set ``steps_factor`` (its fine-tuning is that many times ``[finetune] steps``) and
 ``compare_to`` (the arm its paired test is against; default the baseline).
