@@ -656,16 +656,7 @@ def explain_figure(likelihood, structures, path, *, target=None, highlight=None,
     values = _check(likelihood, structures)
     target = _check_target(target, values.shape)
     highlight = _check_highlight(highlight, values.shape)
-    path = pathlib.Path(os.fspath(path))
-    suffix = path.suffix.lower().lstrip(".")
-    fig = Figure(figsize=(7.2, 6.2), layout="constrained")
-    canvas = FigureCanvasAgg(fig)
-    supported = canvas.get_supported_filetypes()
-    if suffix not in supported:
-        raise ValueError(f"`path` must end in one of {', '.join('.' + s for s in sorted(supported))}; "
-                         f"got {path.name!r}")
-    if not path.parent.is_dir():  # fail before drawing
-        raise FileNotFoundError(errno.ENOENT, "no such directory", str(path.parent))
+    path, suffix, fig = _new_figure(path, (7.2, 6.2))
     with _rc_context():
         grid = fig.subplots(2, 3)
         ring = dict(highlight=highlight, highlight_label=highlight_label)
@@ -862,15 +853,8 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
     if window is None:
         window, _ = find_zoom(truth, predicted[names[0]], predicted[names[-1]],
                               size=max(16, min(values.shape) // 6), regions=regions)
-    path = pathlib.Path(os.fspath(path))
-    suffix = path.suffix.lower().lstrip(".")
     columns = 2 + len(names)
-    fig = Figure(figsize=(1.9 * columns, 4.3), layout="constrained")
-    canvas = FigureCanvasAgg(fig)
-    if suffix not in canvas.get_supported_filetypes():
-        raise ValueError(f"`path` must end in a format matplotlib writes (.png, .pdf, .svg); got {path.name!r}")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, "no such directory", str(path.parent))
+    path, suffix, fig = _new_figure(path, (1.9 * columns, 4.3))
 
     def frame(ax):
         r, c = window
@@ -986,15 +970,7 @@ def training_curves(histories, path, *, starts=None, keys=None, title=None, dpi=
     for key in keys:
         if not any(key in row for history in histories.values() for row in history):
             raise ValueError(f"no run logs {key!r}")
-    path = pathlib.Path(os.fspath(path))
-    suffix = path.suffix.lower().lstrip(".")
-    fig = Figure(figsize=(min(3.4 * len(keys), 10.5) + 1.2, 2.8), layout="constrained")
-    canvas = FigureCanvasAgg(fig)
-    if suffix not in canvas.get_supported_filetypes():
-        raise ValueError(f"`path` must end in one of "
-                         f"{', '.join('.' + s for s in sorted(canvas.get_supported_filetypes()))}; got {path.name!r}")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, "no such directory", str(path.parent))
+    path, suffix, fig = _new_figure(path, (min(3.4 * len(keys), 10.5) + 1.2, 2.8))
     palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
     others = [name for name in histories if name != "pretrain"]
     styles = {name: (palette[k % len(palette)], ("-", "--", ":")[k // len(palette) % 3])
@@ -1027,6 +1003,24 @@ def training_curves(histories, path, *, starts=None, keys=None, title=None, dpi=
             fig.suptitle(title, fontsize=9)
         _save(fig, path, suffix, dpi)
     return path
+
+
+def _new_figure(path, figsize):
+    """A constrained-layout figure on an Agg canvas, after checking that `path` can take it.
+
+    Returns ``(path, suffix, fig)``; fails before any drawing on a format matplotlib
+    cannot write or a folder that does not exist.
+    """
+    path = pathlib.Path(os.fspath(path))
+    suffix = path.suffix.lower().lstrip(".")
+    fig = Figure(figsize=figsize, layout="constrained")
+    supported = FigureCanvasAgg(fig).get_supported_filetypes()
+    if suffix not in supported:
+        raise ValueError(f"`path` must end in one of {', '.join('.' + s for s in sorted(supported))}; "
+                         f"got {path.name!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", str(path.parent))
+    return path, suffix, fig
 
 
 def _save(fig, path, suffix, dpi):
