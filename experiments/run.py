@@ -1211,11 +1211,12 @@ def _machine_line(runs):
     return line + f"; commit {', '.join(commits)}"
 
 
-def experiment_markdown(name, runs, figure_links, local_crops=False):
+def experiment_markdown(name, runs, figure_links, local=()):
     """The Markdown block of one experiment (between its markers in results.md).
 
-    `figure_links` are (caption, link) of the figures in the docs; `local_crops` says
-    that the qualitative crops stay in the run folders (licensed data).
+    `figure_links` are (caption, link) of the figures in the docs; `local` are
+    (caption, path) of those that stay with the runs (licensed data), named but not
+    linked.
     """
     first = runs[0][1]
     plan = union_plan([r["plan"] for _, r in runs])
@@ -1286,10 +1287,13 @@ def experiment_markdown(name, runs, figure_links, local_crops=False):
               _markdown_table(["run", "steps", "seconds", "seconds per step"], timing), ""]
     for caption, link in figure_links:
         lines += [f"![{caption}]({link})", "", f"*{caption}*", ""]
-    if local_crops:
-        lines += ["Qualitative figures (validation crops of image, truth and every arm) stay in "
-                  "each seed's run folder, `figures/qualitative-*.png`, and never enter the "
-                  "repository: they show crops of the CC BY-NC-SA 3.0 data.", ""]
+    if local:
+        lines += ["The figures of this experiment never enter the repository: the qualitative ones show "
+                  "crops of the CC BY-NC-SA 3.0 data, and the others stay with them. `python "
+                  "experiments/run.py report` draws or finds them beside the runs: the Betti error against "
+                  "ε and β in the output folder (`NAME-betti-vs-epsilon.png`), and per seed "
+                  "`figures/training.png` (training curves) and `figures/qualitative-*.png` (validation crops "
+                  "of image, truth and every arm).", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -1326,28 +1330,31 @@ def write_report(paths, markdown=RESULTS_MD, figures=RESULTS_FIGURES, *, log=pri
     text = markdown.read_text() if markdown.exists() else "# Results\n"
     for name, runs in sorted(experiments.items()):
         all_results = [r for _, r in runs]
+        first_path, first = runs[0]
+        # every figure of licensed data (em-vnc: CC BY-NC-SA 3.0) stays with the runs, outside
+        # the repository: the crops are the data themselves, and the plots stay with them
+        licensed = first["data"]["kind"] == "em-vnc"
+        home = first_path.parent.parent if licensed else figures
         links = []
         relative = pathlib.Path(os.path.relpath(figures, markdown.parent))
-        betti = betti_figure(all_results, all_results[0]["plan"]["report"],
-                             figures / f"{name}-betti-vs-epsilon.png")
+        betti = betti_figure(all_results, all_results[0]["plan"]["report"], home / f"{name}-betti-vs-epsilon.png")
         if betti is not None:
             _check_png(betti)
             links.append((f"{name}: Betti error of the DMT arms against epsilon and beta, "
                           f"{all_results[0]['plan']['report']['baseline']} as the grey band",
-                          (relative / betti.name).as_posix()))
-        first_path, first = runs[0]
+                          betti if licensed else (relative / betti.name).as_posix()))
         curves = first_path.parent / "figures" / "training.png"
-        if curves.is_file():  # numbers only: fit for the docs whatever the data's licence
-            target = figures / f"{name}-training.png"
-            shutil.copyfile(curves, target)
-            _check_png(target)
-            links.append((f"{name}, seed {first['seed']}: training loss of the pretraining and of every arm "
-                          "(each its own objective; clDice's and weighted BCE's are on other scales) and the "
-                          "share of pixels in the DMT mask", (relative / target.name).as_posix()))
-        # crops of licensed data (em-vnc: CC BY-NC-SA 3.0) are the data themselves: they stay
-        # in the run folder, outside the repository's docs
-        licensed = first["data"]["kind"] == "em-vnc"
-        local_crops = False
+        if curves.is_file():
+            caption = (f"{name}, seed {first['seed']}: training loss of the pretraining and of every arm "
+                       "(each its own objective; clDice's and weighted BCE's are on other scales) and the "
+                       "share of pixels in the DMT mask")
+            if licensed:
+                links.append((caption, curves))
+            else:
+                target = figures / f"{name}-training.png"
+                shutil.copyfile(curves, target)
+                _check_png(target)
+                links.append((caption, (relative / target.name).as_posix()))
         for label in ("dmt-best", "dmt-worst", "random"):
             source = first_path.parent / "figures" / f"qualitative-{label}.png"
             if source.is_file():
@@ -1357,13 +1364,15 @@ def write_report(paths, markdown=RESULTS_MD, figures=RESULTS_FIGURES, *, log=pri
                 caption = (f"{name}, seed {first['seed']}: {caption} (missed structure in vermilion, "
                            "extra in blue)")
                 if licensed:
-                    local_crops = True
+                    links.append((caption, source))
                     continue
                 target = figures / f"{name}-{label}.png"
                 shutil.copyfile(source, target)
                 _check_png(target)
                 links.append((caption, (relative / target.name).as_posix()))
-        text = replace_block(text, f"results:{name}", experiment_markdown(name, runs, links, local_crops),
+        local = [link for link in links if isinstance(link[1], pathlib.Path)]
+        links = [link for link in links if not isinstance(link[1], pathlib.Path)]
+        text = replace_block(text, f"results:{name}", experiment_markdown(name, runs, links, local),
                              first["title"])
         log(f"report: {name}: {len(runs)} seed(s) -> {markdown}")
     tmp = markdown.with_name(f".{markdown.name}.tmp")

@@ -113,3 +113,23 @@ def test_readme_commands_are_the_ci_commands():
     test_command = 'python -m pip install -c constraints/ci.txt -e ".[test]" && python -m pytest'
     assert test_command in readme and test_command in ci
     assert "python -m pip install -c constraints/ci.txt . && dmtloss demo" in readme
+
+
+def test_no_em_vnc_file_or_figure_is_tracked():
+    """The em-vnc data (CC BY-NC-SA 3.0) are read by path: none of it, nor a figure of it, is committed."""
+    import hashlib
+    import shutil
+
+    repo = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True).stdout.split()
+    images = {".png", ".tif", ".tiff", ".gif", ".jpg", ".jpeg", ".npy", ".npz", ".h5", ".hdf5"}
+    named = [p for p in tracked if "em-vnc" in p.lower() and Path(p).suffix.lower() in images]
+    assert not named, named
+    data = repo.parent / "shared" / "data" / "em-vnc"
+    if data.is_dir():
+        digest = lambda path: hashlib.sha1(path.read_bytes()).hexdigest()  # noqa: E731
+        theirs = {digest(p) for p in data.rglob("*") if p.is_file()}
+        ours = [p for p in tracked if Path(p).suffix.lower() in images and digest(repo / p) in theirs]
+        assert not ours, ours

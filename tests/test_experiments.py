@@ -152,11 +152,14 @@ def test_quick_em_vnc_layout(run, tmp_path, capsys):
     crops = {f"em-vnc-{label}.png" for label in ("dmt-best", "dmt-worst", "random")}
     assert not crops & {p.name for p in figures.glob("*")}
     assert "never enter the repository" in markdown.read_text()
-    links = [line for line in markdown.read_text().splitlines() if line.startswith("![")]
-    assert links and not [line for line in links if "qualitative" in line], "no link to a crop"
-    # figures of numbers alone (the training curves) do go into the docs
-    assert (figures / "em-vnc-training.png").read_bytes()[:8] == PNG
-    assert "](figures/results/em-vnc-training.png)" in markdown.read_text()
+    # nor any other figure of it: the plots stay with the runs too
+    assert not list(figures.glob("em-vnc*")) and (out / "seed-0" / "figures" / "training.png").is_file()
+    assert not [line for line in markdown.read_text().splitlines() if line.startswith("![")]
+    # the Betti-vs-epsilon plot (the ablation's) is drawn beside the runs
+    assert run.main(["em-vnc", *QUIET, "--data", str(data_dir), "--arms", "ablation", "--out", str(out)]) == 0
+    assert run.main(["report", str(out), "--markdown", str(markdown), "--figures", str(figures)]) == 0
+    assert (out / "em-vnc-betti-vs-epsilon.png").read_bytes()[:8] == PNG
+    assert not list(figures.glob("em-vnc*"))
 
 
 def test_a_done_seed_is_skipped_and_another_configuration_refused(run, tmp_path, capsys):
