@@ -1211,12 +1211,11 @@ def _machine_line(runs):
     return line + f"; commit {', '.join(commits)}"
 
 
-def experiment_markdown(name, runs, figure_links, local=()):
+def experiment_markdown(name, runs, figure_links, *, local=False):
     """The Markdown block of one experiment (between its markers in results.md).
 
-    `figure_links` are (caption, link) of the figures in the docs; `local` are
-    (caption, path) of those that stay with the runs (licensed data), named but not
-    linked.
+    `figure_links` are (caption, link) of the figures in the docs; `local` says that the
+    figures stay beside the runs instead (licensed data).
     """
     first = runs[0][1]
     plan = union_plan([r["plan"] for _, r in runs])
@@ -1331,48 +1330,38 @@ def write_report(paths, markdown=RESULTS_MD, figures=RESULTS_FIGURES, *, log=pri
     for name, runs in sorted(experiments.items()):
         all_results = [r for _, r in runs]
         first_path, first = runs[0]
+        baseline = all_results[0]["plan"]["report"]["baseline"]
         # every figure of licensed data (em-vnc: CC BY-NC-SA 3.0) stays with the runs, outside
         # the repository: the crops are the data themselves, and the plots stay with them
-        licensed = first["data"]["kind"] == "em-vnc"
-        home = first_path.parent.parent if licensed else figures
+        if first["data"]["kind"] == "em-vnc":
+            betti_figure(all_results, all_results[0]["plan"]["report"],
+                         first_path.parent.parent / f"{name}-betti-vs-epsilon.png")
+            text = replace_block(text, f"results:{name}", experiment_markdown(name, runs, [], local=True),
+                                 first["title"])
+            log(f"report: {name}: {len(runs)} seed(s) -> {markdown} (figures beside the runs)")
+            continue
         links = []
         relative = pathlib.Path(os.path.relpath(figures, markdown.parent))
-        betti = betti_figure(all_results, all_results[0]["plan"]["report"], home / f"{name}-betti-vs-epsilon.png")
+        betti = betti_figure(all_results, all_results[0]["plan"]["report"], figures / f"{name}-betti-vs-epsilon.png")
         if betti is not None:
             _check_png(betti)
-            links.append((f"{name}: Betti error of the DMT arms against epsilon and beta, "
-                          f"{all_results[0]['plan']['report']['baseline']} as the grey band",
-                          betti if licensed else (relative / betti.name).as_posix()))
-        curves = first_path.parent / "figures" / "training.png"
-        if curves.is_file():
-            caption = (f"{name}, seed {first['seed']}: training loss of the pretraining and of every arm "
-                       "(each its own objective; clDice's and weighted BCE's are on other scales) and the "
-                       "share of pixels in the DMT mask")
-            if licensed:
-                links.append((caption, curves))
-            else:
-                target = figures / f"{name}-training.png"
-                shutil.copyfile(curves, target)
-                _check_png(target)
-                links.append((caption, (relative / target.name).as_posix()))
-        for label in ("dmt-best", "dmt-worst", "random"):
-            source = first_path.parent / "figures" / f"qualitative-{label}.png"
+            links.append((f"{name}: Betti error of the DMT arms against epsilon and beta, {baseline} as the "
+                          "grey band", (relative / betti.name).as_posix()))
+        captions = {
+            "training": ("training loss of the pretraining and of every arm (each its own objective; clDice's "
+                         "and weighted BCE's are on other scales) and the share of pixels in the DMT mask"),
+            "qualitative-dmt-best": "the validation crop where the DMT arm gained most",
+            "qualitative-dmt-worst": "the validation crop where the DMT arm lost most",
+            "qualitative-random": "a validation crop drawn at random"}
+        for stem, caption in captions.items():
+            source = first_path.parent / "figures" / f"{stem}.png"
             if source.is_file():
-                caption = {"dmt-best": "the validation crop where the DMT arm gained most",
-                           "dmt-worst": "the validation crop where the DMT arm lost most",
-                           "random": "a validation crop drawn at random"}[label]
-                caption = (f"{name}, seed {first['seed']}: {caption} (missed structure in vermilion, "
-                           "extra in blue)")
-                if licensed:
-                    links.append((caption, source))
-                    continue
-                target = figures / f"{name}-{label}.png"
+                target = figures / f"{name}-{stem.removeprefix('qualitative-')}.png"
                 shutil.copyfile(source, target)
                 _check_png(target)
-                links.append((caption, (relative / target.name).as_posix()))
-        local = [link for link in links if isinstance(link[1], pathlib.Path)]
-        links = [link for link in links if not isinstance(link[1], pathlib.Path)]
-        text = replace_block(text, f"results:{name}", experiment_markdown(name, runs, links, local),
+                extra = "" if stem == "training" else " (missed structure in vermilion, extra in blue)"
+                links.append((f"{name}, seed {first['seed']}: {caption}{extra}", (relative / target.name).as_posix()))
+        text = replace_block(text, f"results:{name}", experiment_markdown(name, runs, links),
                              first["title"])
         log(f"report: {name}: {len(runs)} seed(s) -> {markdown}")
     tmp = markdown.with_name(f".{markdown.name}.tmp")
