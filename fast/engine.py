@@ -59,10 +59,11 @@ import numpy as np
 from numba import njit
 
 from dmtloss.reference._validation import as_batch, as_epsilon, as_likelihood, as_workers
-from dmtloss.reference.results import MorseStructures, PersistencePairs
+from dmtloss.reference.results import MorseStructures, PersistencePairs, _Sealed
 
 from . import _kernels as K
 from . import _plane as P
+from . import _volume as V
 
 __all__ = ["morse_structures", "morse_structures_batch", "persistence_diagram", "persistence_pairs"]
 
@@ -136,7 +137,7 @@ class _Complex:
         self.rank[self.order] = np.arange(flat.size, dtype=K.IDX)
         self.value_by_rank = flat[self.order]
         self.positive, self.failed = {}, {}
-        self.middle = self.pos = None
+        self.middle = None
         # each pass also cancels its zero-persistence pairs and keeps the gradient state
         if self.ndim == 2:
             self._pairs_2d()
@@ -159,23 +160,60 @@ class _Complex:
 
     def _pairs_3d(self):
         n0, n1, n2 = self.shape3
-        self.pos, facets = K.cell_positions(self.rank, n0, n1, n2, 3)
-        self.facets = facets
-        self.primal_state = self._store(0, K.primal_pairs(self.order, self.rank, self.pos, self.value_by_rank,
-                                                          n0, n1, n2))
-        positive, *self.dual_state = self._store(2, K.dual_pairs(facets, self.pos, self.value_by_rank,
-                                                                 n0, n1, n2))
-        squares = facets[~positive[facets]]  # in filtration order
-        births = K.middle_pairs(squares, self.pos, n0, n1, n2).astype(K.IDX)
-        self.middle = _Pairs(1, births, squares, self.value(births), self.value(squares), self.pos[births])
+        rank, value_by_rank = self.rank, self.value_by_rank
+        *self.primal_state, positive = self._store(0, V.primal_pairs_3d(self.order, rank, value_by_rank, n0, n1, n2))
+        code, owner, sums, self.grad, uf, fails, ties = V.lower_stars(rank, self._tied(), positive, n0, n1, n2)
+        dual, self.dual_state, negative = V.dual_sweep(self.order, value_by_rank, code, uf, n0, n1, n2)
+        self._store(2, dual)
+        self.positive[2].key = None  # the births' positions, computed when needed
+        edges, squares, birth_value, death_value = V.middle_pairs(
+            negative, self.order, rank, value_by_rank, positive, owner, sums, n0, n1, n2)
+        # the zero-persistence pairs on ties, cancelled by square position once all are known
+        zero = birth_value == death_value
+        tie_edges = np.concatenate([ties[:, 0], edges[zero]])
+        tie_squares = np.concatenate([ties[:, 1], squares[zero]])
+        by_position = np.argsort(V.square_positions(tie_squares, rank, n0, n1, n2))
+        tie_edges, tie_squares = tie_edges[by_position], tie_squares[by_position]
+        failed, self.mark = V.cancel_middle(tie_edges, tie_squares, True, self.grad, 0, rank, value_by_rank,
+                                            n0, n1, n2)
+        # edge-square pairs in compact ids (see ._volume); the failed zero-persistence
+        # ones by square position, as they come up in the contract's order
+        self.middle = _Pairs(1, edges[~zero], squares[~zero], birth_value[~zero], death_value[~zero])
+        f_edge = np.concatenate([fails[:, 0], tie_edges[failed]])
+        f_square = np.concatenate([fails[:, 1], tie_squares[failed]])
+        by_position = np.argsort(V.square_positions(f_square, rank, n0, n1, n2))
+        f_edge, f_square = f_edge[by_position], f_square[by_position]
+        f_value = value_by_rank[rank[self._square_corners(f_square)].max(axis=0)]
+        self.middle_failed = _Pairs(1, f_edge, f_square, f_value, f_value)
 
-    def value(self, cells):
-        """Values of the given cells, from their positions (3-D only: 2-D keeps none)."""
-        return self.value_by_rank[self.pos[cells] // K.SLOT]
+    def _tied(self):
+        """Per pixel, whether another pixel has the same value (empty when none has)."""
+        same = self.value_by_rank[1:] == self.value_by_rank[:-1]
+        if not same.any():
+            return np.zeros(0, dtype=np.uint8)
+        tied = np.zeros(self.order.size, dtype=np.uint8)
+        tied[self.order[1:][same]] = 1
+        tied[self.order[:-1][same]] = 1
+        return tied
+
+    def _square_corners(self, squares):
+        """The four voxels of each compact square, as rows of a (4, k) array."""
+        _, n1, n2 = self.shape3
+        corner, p = np.divmod(squares.astype(np.int64), 3)
+        strides = np.array([n1 * n2, n2, 1])
+        sa = strides[np.where(p == 0, 1, 0)]
+        sb = strides[np.where(p == 2, 1, 2)]
+        return np.stack([corner, corner + sa, corner + sb, corner + sa + sb])
+
+    def middle_cells(self, pairs):
+        """Edge-square pairs in compact ids as pairs of cell ids."""
+        _, n1, n2 = self.shape3
+        return _Pairs(1, V.edge_cells(pairs.birth, n1, n2), V.square_cells(pairs.death, n1, n2),
+                      pairs.birth_value, pairs.death_value)
 
     def positions(self, cells):
-        if self.pos is not None:
-            return self.pos[cells].astype(np.int64)
+        if self.ndim == 3:
+            return V.positions_3d(cells, self.rank, *self.shape3)
         return P.positions_2d(cells, self.rank, self.shape3[1], self.shape3[2])
 
     def vertex_cell(self, pixels):
@@ -187,11 +225,13 @@ class _Complex:
         return coords[:, 3 - self.ndim:]
 
     def tables(self):
-        """The pairs of positive persistence of each dimension, 0 first."""
+        """The pairs of positive persistence of each dimension, 0 first, with birth keys."""
         if self.ndim == 2:
             return [self.positive[0], self.positive[1]]
-        middle = self.middle.take(self.middle.birth_value > self.middle.death_value)
-        return [self.positive[0], middle, self.positive[2]]
+        tables = [self.positive[0], self.middle_cells(self.middle), self.positive[2]]
+        for t in tables[1:]:
+            t.key = self.positions(t.birth)
+        return tables
 
     def positive_pairs(self):
         """Pairs of positive persistence and the essential class, by birth position."""
@@ -262,32 +302,6 @@ def _basins(tnext, roots):
     return label[:n_top]
 
 
-@njit(cache=True, nogil=True)
-def _paint_boundaries(facets, label, root_strength, frame, n0, n1, n2):
-    """Paint the vertices of the (d-1)-cells between two different basins."""
-    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
-    n = n0 * n1 * n2
-    n_top = label.size
-    boundaries = np.zeros(n, dtype=np.bool_)
-    saliency = np.zeros(n, dtype=np.float64)
-    verts = np.empty(8, dtype=np.int64)
-    for q in range(facets.size):
-        cell = facets[q]
-        lo, hi = K._cofacet_tops(cell, n0, n1, n2, cs1, cs2)
-        border = lo == n_top or hi == n_top
-        a = 0 if lo == n_top else label[lo]
-        b = 0 if hi == n_top else label[hi]
-        if a == b or (border and not frame):
-            continue
-        strength = min(root_strength[a], root_strength[b])
-        nv = K.cell_vertices(cell, cs1, cs2, n1, n2, verts)
-        for k in range(nv):
-            v = verts[k]
-            boundaries[v] = True
-            saliency[v] = max(saliency[v], strength)
-    return boundaries, saliency
-
-
 def _top_indices(cx, cells):
     """Compact indices of top cells given by cell id (see ``_kernels.top_index``)."""
     n0, n1, n2 = cx.shape3
@@ -324,14 +338,18 @@ def _structures(values, epsilon, frame):
     uncancelled.append(pairs.take(sel[failed]))
     kept.append(pairs.take(pairs.persistence > epsilon))
     ridge_pairs = [kept[-1]]
-    if d == 3:  # edge-square pairs: zero persistence first, as emitted; ties by death position
+    if d == 3:  # edge-square pairs: zero persistence was cancelled with the pairs;
+        # then the rest, by persistence, ties by death position ascending
+        uncancelled.append(cx.middle_cells(cx.middle_failed))
         pairs = cx.middle
         persistence = pairs.persistence
-        sel = np.concatenate([np.flatnonzero(persistence == 0), _small(pairs, epsilon)])
-        _, _, failed = K.simplify_middle(pairs.birth[sel], pairs.death[sel], persistence[sel],
-                                         cx.pos, cx.value_by_rank, n0, n1, n2)
-        uncancelled.append(pairs.take(sel[failed]))
-        kept.append(pairs.take(persistence > epsilon))
+        small = np.flatnonzero((persistence > 0) & (persistence <= epsilon))
+        positions = V.square_positions(pairs.death[small], cx.rank, n0, n1, n2)
+        sel = small[np.lexsort((positions, persistence[small]))]
+        failed, _ = V.cancel_middle(pairs.birth[sel], pairs.death[sel], False, cx.grad, cx.mark, cx.rank,
+                                    cx.value_by_rank, n0, n1, n2)
+        uncancelled.append(cx.middle_cells(pairs.take(sel[failed])))
+        kept.append(cx.middle_cells(pairs.take(persistence > epsilon)))
         ridge_pairs.append(kept[-1])
     # dimension d-1: likewise, ties by birth position descending
     uncancelled.append(cx.failed[d - 1])
@@ -367,26 +385,26 @@ def _structures(values, epsilon, frame):
     if d == 2:
         boundaries, boundary_saliency = P.paint_boundaries_2d(label, root_strength, bool(frame), n1, n2)
     else:
-        boundaries, boundary_saliency = _paint_boundaries(cx.facets, label, root_strength, bool(frame),
-                                                          n0, n1, n2)
+        boundaries, boundary_saliency = V.paint_boundaries_3d(label, root_strength, bool(frame), n0, n1, n2)
 
     fail = [t for t in uncancelled if len(t)]
     return MorseStructures(
         epsilon=epsilon,
         frame=bool(frame),
         pairs=cx.positive_pairs(),
-        critical=critical_coords,
+        critical=_Sealed(critical_coords),
         uncancelled=PersistencePairs(
             dim=np.concatenate([np.full(len(t), t.dim) for t in fail] + [np.zeros(0, np.int64)]),
             birth=cx.coords(np.concatenate([t.birth for t in fail] + [np.zeros(0, np.int64)])),
             death=cx.coords(np.concatenate([t.death for t in fail] + [np.zeros(0, np.int64)])),
             birth_value=np.concatenate([t.birth_value for t in fail] + [np.zeros(0)]),
             death_value=np.concatenate([t.death_value for t in fail] + [np.zeros(0)])),
-        ridges=ridges.reshape(values.shape),
-        ridge_persistence=ridge_saliency.reshape(values.shape),
-        basins=label.reshape(tuple(n - 1 for n in values.shape)),
-        boundaries=boundaries.reshape(values.shape),
-        boundary_persistence=boundary_saliency.reshape(values.shape),
+        # the engine's own fresh arrays: the result adopts them rather than copying them
+        ridges=_Sealed(ridges.reshape(values.shape)),
+        ridge_persistence=_Sealed(ridge_saliency.reshape(values.shape)),
+        basins=_Sealed(label.reshape(tuple(n - 1 for n in values.shape))),
+        boundaries=_Sealed(boundaries.reshape(values.shape)),
+        boundary_persistence=_Sealed(boundary_saliency.reshape(values.shape)),
         sheets=None,
     )
 

@@ -16,8 +16,24 @@ from ._validation import as_structures
 __all__ = ["PersistencePairs", "MorseStructures"]
 
 
+class _Sealed:
+    """An array handed over by an engine that keeps no other reference to it (internal).
+
+    A result adopts such an array instead of copying it; any other array it is given is
+    copied, so a caller's arrays are never shared with a result.
+    """
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+
 def _frozen(array, dtype):
-    array = np.array(array, dtype=dtype, copy=True)
+    if isinstance(array, _Sealed) and array.array.dtype == dtype and array.array.flags.c_contiguous:
+        array = array.array
+    else:
+        array = np.array(array.array if isinstance(array, _Sealed) else array, dtype=dtype, copy=True)
     array.setflags(write=False)
     return array
 

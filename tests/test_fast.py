@@ -117,11 +117,22 @@ def test_same_input_same_output_every_run():
         assert again.pairs == first.pairs
 
 
+def _reference_positions(x):
+    """Each cell's position 27 r + index in its lower star, from the reference's filtration."""
+    from dmtloss.reference.complex import CubicalComplex
+    cx = CubicalComplex(x)
+    ranks = {}
+    for cell in cx.filtration():  # faces before cofaces, ties by the documented order
+        r = cx.key(cell)[0]
+        ranks[cell] = 27 * r + sum(1 for c in ranks if cx.key(c)[0] == r)
+    return ranks
+
+
 @pytest.mark.parametrize("levels", [None, 2, 3])
-@pytest.mark.parametrize("shape", [(2, 2), (2, 7), (7, 2), (9, 11)])
-def test_2d_positions_equal_the_per_cell_positions(shape, levels):
-    """The 2-D engine's positions of single cells are the 3-D kernels' per-cell positions."""
-    from dmtloss.fast import _kernels, _plane
+@pytest.mark.parametrize("shape", [(2, 2), (2, 7), (7, 2), (9, 11), (2, 2, 2), (3, 4, 5), (5, 2, 3)])
+def test_positions_of_single_cells_follow_the_filtration(shape, levels):
+    """The engines' positions of single cells are the reference's filtration order."""
+    from dmtloss.fast import _plane, _volume
     rng = np.random.default_rng(sum(shape) + (levels or 0))
     x = rng.random(shape)
     if levels:
@@ -129,9 +140,46 @@ def test_2d_positions_equal_the_per_cell_positions(shape, levels):
     order = np.argsort(-x.ravel(), kind="stable")
     rank = np.empty(x.size, dtype=np.int32)
     rank[order] = np.arange(x.size)
-    pos, _ = _kernels.cell_positions(rank, 1, *shape, 2)
-    cells = np.arange(pos.size)
-    assert np.array_equal(_plane.positions_2d(cells, rank, *shape), pos)
+    want = _reference_positions(x)
+    cs = tuple(2 * n - 1 for n in shape)
+    cells = np.array([np.ravel_multi_index(c, cs) for c in want])
+    if len(shape) == 2:
+        got = _plane.positions_2d(cells, rank, *shape)
+    else:
+        got = _volume.positions_3d(cells, rank, *shape)
+    assert got.tolist() == list(want.values())
+
+
+@pytest.mark.parametrize("levels", [None, 2, 3])
+@pytest.mark.parametrize("shape", [(2, 2, 2), (3, 4, 5), (5, 2, 3), (4, 4, 4)])
+def test_square_positions_and_edge_keys_follow_the_filtration(shape, levels):
+    """Squares by position and edges by packed key come in the reference's order."""
+    from dmtloss.fast import _volume
+    rng = np.random.default_rng(len(shape) + sum(shape) + (levels or 0))
+    x = rng.random(shape)
+    if levels:
+        x = np.round(x * (levels - 1))
+    order = np.argsort(-x.ravel(), kind="stable")
+    rank = np.empty(x.size, dtype=np.int32)
+    rank[order] = np.arange(x.size)
+    want = _reference_positions(x)
+    n0, n1, n2 = shape
+    for dim, p_of in ((1, lambda c: [i for i in range(3) if c[i] % 2][0]),
+                      (2, lambda c: [i for i in range(3) if c[i] % 2 == 0][0])):
+        cells = [c for c in want if sum(v % 2 for v in c) == dim]
+        compact = np.array([3 * np.ravel_multi_index(tuple(v // 2 for v in c), shape) + p_of(c) for c in cells])
+        if dim == 1:
+            assert np.array_equal(_volume.edge_cells(compact, n1, n2),
+                                  [np.ravel_multi_index(c, tuple(2 * n - 1 for n in shape)) for c in cells])
+            u = compact // 3
+            w = u + np.array([n1 * n2, n2, 1])[compact % 3]
+            keys = np.maximum(rank[u], rank[w]).astype(np.int64) << 32 | np.minimum(rank[u], rank[w])
+            assert np.argsort(keys).tolist() == np.argsort([want[c] for c in cells]).tolist()
+        else:
+            assert np.array_equal(_volume.square_cells(compact, n1, n2),
+                                  [np.ravel_multi_index(c, tuple(2 * n - 1 for n in shape)) for c in cells])
+            got = _volume.square_positions(compact, rank, n0, n1, n2)
+            assert np.argsort(got).tolist() == np.argsort([want[c] for c in cells]).tolist()
 
 
 @pytest.mark.parametrize("x", [
