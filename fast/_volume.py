@@ -116,17 +116,26 @@ def _tables():
     # the three squares of each cube at the voxel, as bits by square code
     cube_sq = np.array([sum(1 << q for q in range(12) if cube_sign[c, sq[q, 1]] == sq[q, 3]
                             and cube_sign[c, sq[q, 2]] == sq[q, 4]) for c in range(8)], dtype=np.int64)
-    return edge_nb, sq, edge_sq, cube_sign, cube_nb, cube_sq, cube_excl
+    # for each set of lower edges (bits by direction), the squares whose two edges at the
+    # voxel are among them (the only candidates for lower squares), and their number
+    cand = np.zeros((64, 12), dtype=np.int64)
+    ncand = np.zeros(64, dtype=np.int64)
+    for mask in range(64):
+        for q in range(12):
+            if (mask >> sq[q, 5]) & 1 and (mask >> sq[q, 6]) & 1:
+                cand[mask, ncand[mask]] = q
+                ncand[mask] += 1
+    return edge_nb, sq, edge_sq, cube_sign, cube_nb, cube_sq, cube_excl, cand, ncand
 
 
-EDGE_NB, _SQ, EDGE_SQ, CUBE_SIGN, CUBE_NB, CUBE_SQ, CUBE_EXCL = _tables()
+EDGE_NB, _SQ, EDGE_SQ, CUBE_SIGN, CUBE_NB, CUBE_SQ, CUBE_EXCL, SQ_CAND, SQ_NCAND = _tables()
 SQ_P, SQ_A, SQ_B, SQ_SA, SQ_SB, SQ_DA, SQ_DB, SQ_NA, SQ_NB, SQ_ND, SQ_CLO, SQ_CHI = (
     np.ascontiguousarray(_SQ[:, t]) for t in range(12))
 #: The far corner of each cube at a voxel: the cube exists when that voxel does.
 CUBE_CORNER = np.ascontiguousarray(CUBE_NB[:, 6])
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _voxel(v, n1, n2):
     i = v // (n1 * n2)
     rest = v - i * n1 * n2
@@ -134,7 +143,7 @@ def _voxel(v, n1, n2):
     return i, j, rest - j * n2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _block(v, i, j, k, rank, n0, n1, n2, big, nr):
     """The ranks of the 3 x 3 x 3 block around voxel v into `nr` (`big` beyond the border)."""
     s0 = n1 * n2
@@ -159,7 +168,7 @@ def _block(v, i, j, k, rank, n0, n1, n2, big, nr):
                 q += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
     """0-dimensional pairs by union-find with the elder rule, in filtration order.
 
@@ -273,7 +282,7 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
 
 # -- compact ids -------------------------------------------------------------------------
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _square_frame(sid, s0, n2):
     """Axes and strides of compact square `sid`: (corner, a, b, stride a, stride b), a < b."""
     m = sid // 3
@@ -285,7 +294,7 @@ def _square_frame(sid, s0, n2):
     return m, 0, 1, s0, n2
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _square_facets(sid, s0, n2, out):
     """The four edges (compact) of compact square `sid`."""
     m, a, b, sa, sb = _square_frame(sid, s0, n2)
@@ -295,7 +304,7 @@ def _square_facets(sid, s0, n2, out):
     out[3] = 3 * (m + sa) + b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def square_tops(sid, n0, n1, n2):
     """Compact indices of the two cubes on either side of compact square `sid`; OUTSIDE beyond."""
     m = sid // 3
@@ -313,7 +322,7 @@ def square_tops(sid, n0, n1, n2):
     return (base - step if c > 0 else outside), (base if c < limit - 1 else outside)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def edge_cells(edges, n1, n2):
     """Cell ids (doubled coordinates) of compact edges."""
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
@@ -326,7 +335,7 @@ def edge_cells(edges, n1, n2):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def square_cells(squares, n1, n2):
     """Cell ids (doubled coordinates) of compact squares."""
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
@@ -339,7 +348,7 @@ def square_cells(squares, n1, n2):
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _edge_key(u, w, rank):
     """The key of the edge between voxels u and w, packed: larger rank << 32 | smaller rank.
 
@@ -349,109 +358,92 @@ def _edge_key(u, w, rank):
     return (max(ru, rw) << 32) | min(ru, rw)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _key_edge(key, order, s0, n2):
-    """The compact id of the edge with packed `key` (see :func:`_edge_key`)."""
-    u = np.int64(order[key >> 32])
-    w = np.int64(order[key & 0xFFFFFFFF])
-    diff = abs(u - w)
-    return 3 * min(u, w) + (0 if diff == s0 else (1 if diff == n2 else 2))
+@njit(cache=True, nogil=True, error_model="numpy")
+def _boundary(sid, rank, s0, n2, keys, ids):
+    """The four edges of compact square `sid`: their keys (:func:`_edge_key`) and ids.
 
-
-@njit(cache=True, nogil=True, inline="always")
-def _is_positive(u, w, axis, rank, positive):
-    """Whether the edge between voxels u and w = u + e_axis closes a loop (see the primal)."""
-    if rank[u] > rank[w]:  # u is the lowest vertex; from it the edge runs towards +axis
-        return (positive[u] >> (2 * axis + 1)) & 1
-    return (positive[w] >> (2 * axis)) & 1
-
-
-@njit(cache=True, nogil=True)
-def _boundary(sid, rank, positive, s0, n2, out):
-    """The keys of the positive edges of compact square `sid` into `out`; their count.
-
-    Negative edges (paired with vertices) are never the pivot of a reduced column, so
-    their rows are left out of every column (compression).
+    Rows of negative edges could be left out of every column (they are never a pivot),
+    but that needs one more array read per edge; where the pivots are concerned, the
+    reduction is the same either way.
     """
     m, a, b, sa, sb = _square_frame(sid, s0, n2)
-    k = 0
-    if _is_positive(m, m + sa, a, rank, positive):
-        out[k] = _edge_key(m, m + sa, rank)
-        k += 1
-    if _is_positive(m, m + sb, b, rank, positive):
-        out[k] = _edge_key(m, m + sb, rank)
-        k += 1
-    if _is_positive(m + sb, m + sb + sa, a, rank, positive):
-        out[k] = _edge_key(m + sb, m + sb + sa, rank)
-        k += 1
-    if _is_positive(m + sa, m + sa + sb, b, rank, positive):
-        out[k] = _edge_key(m + sa, m + sa + sb, rank)
-        k += 1
-    return k
+    keys[0] = _edge_key(m, m + sa, rank)
+    ids[0] = 3 * m + a
+    keys[1] = _edge_key(m, m + sb, rank)
+    ids[1] = 3 * m + b
+    keys[2] = _edge_key(m + sb, m + sb + sa, rank)
+    ids[2] = 3 * (m + sb) + a
+    keys[3] = _edge_key(m + sa, m + sa + sb, rank)
+    ids[3] = 3 * (m + sa) + b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _square_rank(sid, rank, s0, n2):
     """The rank of the lowest vertex of compact square `sid` (its value's rank)."""
     m, a, b, sa, sb = _square_frame(sid, s0, n2)
     return max(max(rank[m], rank[m + sa]), max(rank[m + sb], rank[m + sa + sb]))
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _heap_push(heap, h, x):
-    """Push x on the binary min-heap heap[:h] (room assumed); return the new size."""
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _heap_push(keys, ids, h, key, ident):
+    """Push (key, ident) on the binary max-heap keys[:h] (room assumed); return the new size."""
     q = h
     while q > 0:
         parent = (q - 1) >> 1
-        y = heap[parent]
-        if y <= x:
+        if keys[parent] >= key:
             break
-        heap[q] = y
+        keys[q] = keys[parent]
+        ids[q] = ids[parent]
         q = parent
-    heap[q] = x
+    keys[q] = key
+    ids[q] = ident
     return h + 1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _heap_pop(heap, h):
-    """Remove the smallest entry of the binary min-heap heap[:h]; return the new size."""
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _heap_pop(keys, ids, h):
+    """Remove the largest entry of the binary max-heap keys[:h]; return the new size."""
     h -= 1
-    x = heap[h]
+    key = keys[h]
+    ident = ids[h]
     q = 0
     while True:
         c = 2 * q + 1
         if c >= h:
             break
-        if c + 1 < h and heap[c + 1] < heap[c]:
+        if c + 1 < h and keys[c + 1] > keys[c]:
             c += 1
-        if heap[c] >= x:
+        if keys[c] <= key:
             break
-        heap[q] = heap[c]
+        keys[q] = keys[c]
+        ids[q] = ids[c]
         q = c
-    heap[q] = x
+    keys[q] = key
+    ids[q] = ident
     return h
 
 
-@njit(cache=True, nogil=True)
-def _heap_pivot(heap, h):
-    """The smallest entry that occurs an odd number of times in the heap (sums mod 2).
+@njit(cache=True, nogil=True, error_model="numpy")
+def _heap_pivot(keys, ids, h):
+    """The largest entry that occurs an odd number of times in the heap (sums mod 2).
 
-    Returns (found, entry, new size); entries of even multiplicity above it are
-    dropped, and the pivot stays in the heap.
+    Returns (found, its position 0 or none, new size): entries of even multiplicity
+    above it are dropped, and the pivot stays at the top of the heap.
     """
     while h > 0:
-        x = heap[0]
-        h = _heap_pop(heap, h)
+        key = keys[0]
+        ident = ids[0]
+        h = _heap_pop(keys, ids, h)
         odd = True
-        while h > 0 and heap[0] == x:
-            h = _heap_pop(heap, h)
+        while h > 0 and keys[0] == key:
+            h = _heap_pop(keys, ids, h)
             odd = not odd
         if odd:
-            return True, x, _heap_push(heap, h, x)
-    return False, np.int64(0), h
+            return True, _heap_push(keys, ids, h, key, ident)
+    return False, h
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _grown(a, size):
     """`a` with room for at least `size` entries (the same array if it has it)."""
     if a.size >= size:
@@ -461,7 +453,7 @@ def _grown(a, size):
     return b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _xor_sorted(a, na, b, nb, out):
     """Symmetric difference of the sorted a[:na] and b[:nb] into `out`; its length."""
     i = j = q = 0
@@ -498,119 +490,69 @@ def _xor_sorted(a, na, b, nb, out):
 # corner share 36 bytes.
 
 _UP, _DOWN, _MARK = 0, 1, 2
-#: Searches run in batches of this many; before a batch, the squares its searches are
-#: likely to visit are read ahead, all the batch's at once (see :func:`_warm`).
-_BATCH = 16
-#: How many squares of each search are read ahead.
-_AHEAD_SQUARES = 64
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _prefetch_square(grad, sid, s0, n2):
-    """Hint the gradient entries a search reads at square `sid`: its own and its facets'."""
-    m, a, b, sa, sb = _square_frame(sid, s0, n2)
-    prefetch(grad, 9 * m)
-    prefetch(grad, 9 * (m + sa))
-    prefetch(grad, 9 * (m + sb))
-
-
-@njit(cache=True, nogil=True)
-def _warm(squares, first, last, grad, walk, s0, n2, fac):
-    """Read ahead the squares reachable from squares[first:last] by V-paths (some of them).
-
-    On large volumes every access to the gradient out of cache costs about 100 ns, and
-    one search's accesses depend on each other. Here the searches of a batch walk
-    breadth first side by side, one square each in turn, and a square's entries are
-    requested as it is queued: by the time its walk reaches it, they have arrived. The
-    walks keep no marks (a square may be read twice) and stop after ``walk.shape[1]``
-    squares; the searches themselves then run on warm caches.
-    """
-    k = last - first
-    width = walk.shape[1]
-    head = np.zeros(k, dtype=np.int64)
-    size = np.ones(k, dtype=np.int64)
-    for w in range(k):
-        walk[w, 0] = squares[first + w]
-        _prefetch_square(grad, walk[w, 0], s0, n2)
-    busy = True
-    while busy:
-        busy = False
-        for w in range(k):
-            if head[w] == size[w]:
-                continue
-            busy = True
-            beta = walk[w, head[w]]
-            head[w] += 1
-            _square_facets(beta, s0, n2, fac)
-            down = grad[3 * beta + _DOWN]
-            for q in range(4):
-                alpha = fac[q]
-                if alpha == down or size[w] == width:
-                    continue
-                nxt = grad[3 * alpha + _UP]
-                if nxt != NONE:
-                    walk[w, size[w]] = nxt
-                    size[w] += 1
-                    _prefetch_square(grad, nxt, s0, n2)
-
-
-@njit(cache=True, nogil=True)
-def _count_paths(tau, sigma, base, grad, stack, level, rank, value_by_rank, s0, n2, fac):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _count_paths(tau, sigma, base, grad, frames, level, rank, value_by_rank, s0, n2):
     """The number of V-paths from square `tau` to edge `sigma`, capped at 2 (memoised DFS).
 
-    Marks: ``base`` while a square is expanded, ``base + 1 + count`` once final. With
-    ``level`` not NaN, only squares of that value are searched: while every matched
-    pair joins cells of equal value (before any pair of positive persistence is
-    cancelled), values never decrease along a V-path, so a path between two cells of
-    value ``level`` stays at that value. Returns the count and the (possibly grown)
-    stack.
+    Marks: ``base`` while a square is open, ``base + 1 + count`` once final. Each open
+    square has a frame of 8 entries in `frames`: the square, the edge it is matched
+    with, its four facets, the next facet to follow and the paths counted so far. With
+    ``level`` not NaN, only squares of that value are searched: while every matched pair
+    joins cells of equal value (before any pair of positive persistence is cancelled),
+    values never decrease along a V-path, so a path between two cells of value
+    ``level`` stays at that value. Returns the count and the (possibly grown) frames.
     """
     top = 0
-    stack[0] = tau
-    while top >= 0:
-        beta = stack[top]
-        mark = grad[3 * beta + _MARK]
-        if mark > base:  # final (a square may be on the stack twice)
-            top -= 1
-            continue
-        _square_facets(beta, s0, n2, fac)
-        down = grad[3 * beta + _DOWN]
-        if mark != base:  # first visit: push the successors not yet final
-            grad[3 * beta + _MARK] = base
-            pushed = False
-            for q in range(4):
-                alpha = fac[q]
-                if alpha == down or alpha == sigma:
-                    continue
-                nxt = grad[3 * alpha + _UP]
-                if nxt == NONE or grad[3 * nxt + _MARK] > base:
-                    continue
-                if level == level and value_by_rank[_square_rank(nxt, rank, s0, n2)] != level:
-                    continue  # off the level set: no path to sigma through it
-                if top + 2 > stack.size:
-                    stack = _grown(stack, top + 2)
-                top += 1
-                stack[top] = nxt
-                pushed = True
-            if pushed:
-                continue
-        paths = 0  # every successor is final now (V-paths never close a loop)
-        for q in range(4):
-            alpha = fac[q]
-            if alpha == down:
+    m, a, b, sa, sb = _square_frame(tau, s0, n2)
+    frames[0] = tau
+    frames[1] = grad[3 * tau + _DOWN]
+    frames[2], frames[3], frames[4], frames[5] = 3 * m + a, 3 * m + b, 3 * (m + sb) + a, 3 * (m + sa) + b
+    frames[6] = 0
+    frames[7] = 0
+    grad[3 * tau + _MARK] = base
+    while True:
+        f = 8 * top
+        q = frames[f + 6]
+        if q < 4:
+            frames[f + 6] = q + 1
+            alpha = frames[f + 2 + q]
+            if alpha == frames[f + 1]:
                 continue
             if alpha == sigma:
-                paths += 1
-            else:
-                nxt = grad[3 * alpha + _UP]
-                if nxt != NONE and grad[3 * nxt + _MARK] > base:
-                    paths += grad[3 * nxt + _MARK] - base - 1
-        grad[3 * beta + _MARK] = base + 1 + min(paths, 2)
+                frames[f + 7] += 1
+                continue
+            nxt = grad[3 * alpha + _UP]
+            if nxt == NONE:
+                continue
+            mark = grad[3 * nxt + _MARK]
+            if mark > base:  # final
+                frames[f + 7] += mark - base - 1
+                continue
+            if level == level and value_by_rank[_square_rank(nxt, rank, s0, n2)] != level:
+                continue  # off the level set: no path to sigma through it
+            # open nxt (V-paths never close a loop: it cannot be open already)
+            top += 1
+            f += 8
+            if f + 8 > frames.size:
+                frames = _grown(frames, f + 8)
+            m, a, b, sa, sb = _square_frame(nxt, s0, n2)
+            frames[f] = nxt
+            frames[f + 1] = grad[3 * nxt + _DOWN]
+            frames[f + 2], frames[f + 3] = 3 * m + a, 3 * m + b
+            frames[f + 4], frames[f + 5] = 3 * (m + sb) + a, 3 * (m + sa) + b
+            frames[f + 6] = 0
+            frames[f + 7] = 0
+            grad[3 * nxt + _MARK] = base
+            continue
+        paths = min(frames[f + 7], 2)
+        grad[3 * frames[f] + _MARK] = base + 1 + paths
+        if top == 0:
+            return paths, frames
         top -= 1
-    return grad[3 * tau + _MARK] - base - 1, stack
+        frames[8 * top + 7] += paths
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def cancel_middle(edges, squares, zero, grad, base, rank, value_by_rank, n0, n1, n2):
     """Cancel the given edge-square pairs (compact ids) in order, if exactly one V-path joins them.
 
@@ -622,16 +564,13 @@ def cancel_middle(edges, squares, zero, grad, base, rank, value_by_rank, n0, n1,
     """
     s0 = n1 * n2
     failed = np.zeros(edges.size, dtype=np.bool_)
-    stack = np.empty(64, dtype=np.int64)
+    frames = np.empty(512, dtype=np.int64)
     path = np.empty(64, dtype=np.int64)
     fac = np.empty(4, dtype=np.int64)
-    walk = np.empty((_BATCH, _AHEAD_SQUARES), dtype=np.int64)
     for t in range(edges.size):
-        if t % _BATCH == 0 and not zero:
-            _warm(squares, t, min(t + _BATCH, edges.size), grad, walk, s0, n2, fac)
         sigma, tau = edges[t], squares[t]
         level = value_by_rank[_square_rank(tau, rank, s0, n2)] if zero else np.nan
-        paths, stack = _count_paths(tau, sigma, base, grad, stack, level, rank, value_by_rank, s0, n2, fac)
+        paths, frames = _count_paths(tau, sigma, base, grad, frames, level, rank, value_by_rank, s0, n2)
         final_one = base + 2
         base += 4
         if paths != 1:
@@ -668,7 +607,7 @@ def cancel_middle(edges, squares, zero, grad, base, rank, value_by_rank, n0, n1,
 
 # -- the lower stars -------------------------------------------------------------------------
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _offsets(n0, n1, n2):
     """Per-image offsets of the cells around a voxel v, by direction, square and cube code.
 
@@ -702,16 +641,21 @@ def _offsets(n0, n1, n2):
     return e_off, sq_off, sq_kh, cube_off, nb_off
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _lower_squares(r, nr, sq_list, keys, codes):
     """The lower squares of a vertex of rank r, from the ranks `nr` of its 3 x 3 x 3 block.
 
     Fills ``sq_list`` with their codes in filtration order -- by their second and third
     largest ranks, placed by counting rather than sorted; ``keys`` and ``codes`` are
-    scratch space (12 entries). Returns their number.
+    scratch space (12 entries). Returns their number and the lower edges as bits by
+    direction.
     """
+    lower = 0
+    for d in range(6):
+        lower |= np.int64(nr[EDGE_NB[d]] < r) << d
     ms = 0
-    for q in range(12):  # without branches: every square is written, the lower ones kept
+    for c in range(SQ_NCAND[lower]):  # squares with both edges at v lower; then the diagonal
+        q = SQ_CAND[lower, c]
         x = nr[SQ_NA[q]]
         y = nr[SQ_NB[q]]
         z = nr[SQ_ND[q]]
@@ -719,23 +663,24 @@ def _lower_squares(r, nr, sq_list, keys, codes):
         lo = min(x, min(y, z))
         keys[ms] = (hi << 32) | (x + y + z - hi - lo)
         codes[ms] = q
-        ms += hi < r
+        ms += z < r
     for t in range(ms):
         place = 0
         for u in range(ms):
             place += keys[u] < keys[t]
         sq_list[place] = codes[t]
-    return ms
+    return ms, lower
 
 
-@njit(cache=True, nogil=True)
-def _lower_cubes(r, nr, sq_list, ms, cubes, found):
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _lower_cubes(r, nr, sq_list, ms, cubes, found, ckeys):
     """The lower cubes of a vertex of rank r (see :func:`_lower_squares`), in filtration order.
 
-    Fills ``cubes`` with their codes; returns their number. Two cubes' keys (their
-    vertices' ranks, descending) first differ where the larger of the ranks of the
-    vertices one has and the other lacks stands, so that rank decides. ``nr[27]`` must
-    be -1; ``found`` is scratch space (8 entries).
+    Fills ``cubes`` with their codes; returns their number. Cubes are placed by
+    counting: two keys (the vertices' ranks, descending) mostly differ in their second
+    entry; when not, they first differ where the larger of the ranks of the vertices
+    one cube has and the other lacks stands, so that rank decides. ``nr[27]`` must be
+    -1; ``found`` and ``ckeys`` are scratch space (8 entries).
     """
     if ms < 3:  # a lower cube has three lower squares at the vertex
         return 0
@@ -749,13 +694,23 @@ def _lower_cubes(r, nr, sq_list, ms, cubes, found):
             mc += 1
     if mc == 1:
         cubes[0] = found[0]
-    for t in range(mc if mc > 1 else 0):
+        return mc
+    for t in range(mc):  # second largest rank of each key: the largest of the others'
+        c = found[t]
+        top = nr[CUBE_NB[c, 0]]
+        for s in range(1, 7):
+            top = max(top, nr[CUBE_NB[c, s]])
+        ckeys[t] = top
+    for t in range(mc):
         c = found[t]
         place = 0
         for u in range(mc):
-            d = found[u]
-            if d == c:
+            if u == t:
                 continue
+            if ckeys[u] != ckeys[t]:
+                place += ckeys[u] < ckeys[t]
+                continue
+            d = found[u]
             mine = -1
             theirs = -1
             for s in range(7):
@@ -766,7 +721,7 @@ def _lower_cubes(r, nr, sq_list, ms, cubes, found):
     return mc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _cancel_in_star(v, npair, z_sq, z_dir, sq_list, eup_l, sdown_l, e_off, sq_off, grad, fails, nfails):
     """Cancel the zero-persistence edge-square pairs of a vertex of unique value.
 
@@ -824,11 +779,19 @@ def _cancel_in_star(v, npair, z_sq, z_dir, sq_list, eup_l, sdown_l, e_off, sq_of
     return fails, nfails
 
 
-#: The highest set bit of each 6-bit number (-1 for 0).
-_HIGH = np.array([x.bit_length() - 1 for x in range(64)], dtype=np.int64)
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _youngest(bits, nr):
+    """Of the edges at a vertex given as bits by direction, the youngest: the larger other rank."""
+    best = -1
+    top = np.int64(-1)
+    for d in range(6):
+        if (bits >> d) & 1 and nr[EDGE_NB[d]] > top:
+            best = d
+            top = nr[EDGE_NB[d]]
+    return best
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def lower_stars(rank, tied, positive, n0, n1, n2):
     """Everything local to each vertex's lower star, in one pass over the voxels in C order.
 
@@ -882,9 +845,8 @@ def lower_stars(rank, tied, positive, n0, n1, n2):
     codes = np.empty(12, dtype=np.int64)
     cubes = np.empty(8, dtype=np.int64)
     found = np.empty(8, dtype=np.int64)
-    slot = np.empty(6, dtype=np.int64)  # direction -> bit of the column (by the other rank)
-    dir_at = np.empty(6, dtype=np.int64)  # bit -> direction
-    col = np.empty(12, dtype=np.int64)  # the lower squares' reduced columns, as bits
+    ckeys = np.empty(8, dtype=np.int64)
+    col = np.empty(12, dtype=np.int64)  # the lower squares' reduced columns: edges at v by direction
     summed = np.empty(12, dtype=np.int64)  # ... and the squares they sum, as code bits
     loc_owner = np.empty(6, dtype=np.int64)  # direction -> the square (index) paired with it
     z_sq = np.empty(12, dtype=np.int64)
@@ -898,25 +860,18 @@ def lower_stars(rank, tied, positive, n0, n1, n2):
             for k in range(n2):
                 r = np.int64(rank[v])
                 _block(v, i, j, k, rank, n0, n1, n2, n, nr)
-                ms = _lower_squares(r, nr, sq_list, keys, codes)
+                ms, _ = _lower_squares(r, nr, sq_list, keys, codes)
                 if ms == 0:
                     code[v] = 0
                     v += 1
                     continue
-                mc = _lower_cubes(r, nr, sq_list, ms, cubes, found)
+                mc = _lower_cubes(r, nr, sq_list, ms, cubes, found, ckeys)
                 vtop = (i * t1 + j) * t2 + k
                 for t in range(mc):
                     uf[2 * (vtop + cube_off[cubes[t]]) + 1] = 2 * (r * CUBE_SLOT + t)
                 bits = np.int64(positive[v])
-                for d in range(6):  # the lower edges' bits, by the other vertex's rank
+                for d in range(6):
                     loc_owner[d] = NONE
-                    x = nr[EDGE_NB[d]]
-                    place = 0
-                    for e in range(6):
-                        place += nr[EDGE_NB[e]] < x
-                    slot[d] = place
-                    if x < r:
-                        dir_at[place] = d
                 word = np.uint64(0)
                 nfree = 0
                 npair = 0
@@ -925,11 +880,11 @@ def lower_stars(rank, tied, positive, n0, n1, n2):
                 for t in range(ms):
                     q = sq_list[t]
                     da, db = SQ_DA[q], SQ_DB[q]
-                    cm = (((bits >> da) & 1) << slot[da]) | (((bits >> db) & 1) << slot[db])
+                    cm = bits & ((1 << da) | (1 << db))  # its positive edges at v, as directions
                     sm = np.int64(1) << q
                     paired = NONE
                     while cm != 0:  # reduce while the pivot lies at v
-                        d = dir_at[_HIGH[cm]]
+                        d = _youngest(cm, nr)
                         o = loc_owner[d]
                         if o == NONE:
                             paired = d
@@ -983,7 +938,7 @@ def lower_stars(rank, tied, positive, n0, n1, n2):
             tie_pairs[:2 * nties].reshape(nties, 2).copy())
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _find2(uf, x):
     """Find in a union-find whose parents are the even entries of `uf` (path halving)."""
     while uf[2 * x] != x:
@@ -992,7 +947,7 @@ def _find2(uf, x):
     return x
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def dual_sweep(order, value_by_rank, code, uf, n0, n1, n2):
     """Square-cube pairs by union-find on cubes and OUTSIDE, backwards over the vertices.
 
@@ -1090,16 +1045,17 @@ def dual_sweep(order, value_by_rank, code, uf, n0, n1, n2):
     return trimmed(buffers, npos, nfail), (tdown, tnext, gparent, groot), negative[:nneg][::-1].copy()
 
 
-@njit(cache=True, nogil=True)
-def middle_pairs(squares, order, rank, value_by_rank, positive, owner, sums, n0, n1, n2):
+@njit(cache=True, nogil=True, error_model="numpy")
+def middle_pairs(squares, rank, value_by_rank, owner, sums, n0, n1, n2):
     """The edge-square pairs left by :func:`lower_stars`: a column reduction (homology).
 
     `squares` are the negative squares in no pair yet, in filtration order (clearing:
-    the positive squares' columns would reduce to zero). Each column -- the square's
-    positive edges as keys (:func:`_edge_key`) -- lives in a binary heap while it is
-    reduced, so adding the short column of a pair inside one star costs its own length;
-    the pivot is the youngest edge. The columns that needed a reduction are stored.
-    ``owner`` (see :func:`lower_stars`) is updated in place; stored columns are
+    the positive squares' columns would reduce to zero). A column -- edges as keys
+    (:func:`_edge_key`) beside their ids -- lives in a binary heap while it is reduced,
+    so adding the short column of a pair inside one star costs its own length; the
+    pivot is the youngest edge. The owners of the edges a column takes in are fetched
+    as they come, ahead of their turn as pivot. The columns that needed a reduction are
+    stored. ``owner`` (see :func:`lower_stars`) is updated in place; stored columns are
     numbered after ``sums``.
 
     Returns the pairs (compact edge, compact square, values).
@@ -1110,30 +1066,32 @@ def middle_pairs(squares, order, rank, value_by_rank, positive, owner, sums, n0,
     bvalue = np.empty(squares.size, dtype=np.float64)
     dvalue = np.empty(squares.size, dtype=np.float64)
     nsums = sums.size
-    pool = np.empty(1024, dtype=np.int64)
+    pool_keys = np.empty(1024, dtype=np.int64)
+    pool_ids = np.empty(1024, dtype=np.int64)
     col_start = np.empty(64, dtype=np.int64)
     col_len = np.empty(64, dtype=np.int64)
     ncol = 0
     pool_end = 0
-    heap = np.empty(1024, dtype=np.int64)
-    work = np.empty(4, dtype=np.int64)
+    heap_keys = np.empty(1024, dtype=np.int64)
+    heap_ids = np.empty(1024, dtype=np.int64)
+    keys = np.empty(4, dtype=np.int64)
+    ids = np.empty(4, dtype=np.int64)
     for t in range(squares.size):
         sid = squares[t]
-        m = _boundary(sid, rank, positive, s0, n2, work)
-        piv = np.int64(-1)
-        for q in range(m):
-            piv = max(piv, work[q])
-        if piv < 0:
-            raise RuntimeError("a negative square with no edge to pair")
-        e = _key_edge(piv, order, s0, n2)
+        _boundary(sid, rank, s0, n2, keys, ids)
+        best = 0
+        for q in range(1, 4):
+            if keys[q] > keys[best]:
+                best = q
+        e = ids[best]
+        piv = keys[best]
         o = owner[e]
         if o == NONE:
             owner[e] = sid
         else:
-            # the heap holds the negated keys: its top is the youngest edge
             h = 0
-            for q in range(m):
-                h = _heap_push(heap, h, -work[q])
+            for q in range(4):
+                h = _heap_push(heap_keys, heap_ids, h, keys[q], ids[q])
             while True:
                 if o >= 0 or -2 - o < nsums:  # one square, or several of one star
                     entry = sums[-2 - o] if o < 0 else np.int64(-1)
@@ -1146,34 +1104,41 @@ def middle_pairs(squares, order, rank, value_by_rank, positive, owner, sums, n0,
                             other = 3 * (entry >> 12) + sq_off[q]
                         else:
                             continue
-                        mo = _boundary(other, rank, positive, s0, n2, work)
-                        heap = _grown(heap, h + mo)
-                        for x in range(mo):
-                            h = _heap_push(heap, h, -work[x])
+                        _boundary(other, rank, s0, n2, keys, ids)
+                        heap_keys = _grown(heap_keys, h + 4)
+                        heap_ids = _grown(heap_ids, h + 4)
+                        for x in range(4):
+                            prefetch(owner, ids[x])
+                            h = _heap_push(heap_keys, heap_ids, h, keys[x], ids[x])
                 else:
                     c = -2 - o - nsums
                     first = col_start[c]
-                    heap = _grown(heap, h + col_len[c])
+                    heap_keys = _grown(heap_keys, h + col_len[c])
+                    heap_ids = _grown(heap_ids, h + col_len[c])
                     for x in range(first, first + col_len[c]):
-                        h = _heap_push(heap, h, -pool[x])
-                found, top, h = _heap_pivot(heap, h)
+                        prefetch(owner, pool_ids[x])
+                        h = _heap_push(heap_keys, heap_ids, h, pool_keys[x], pool_ids[x])
+                found, h = _heap_pivot(heap_keys, heap_ids, h)
                 if not found:
                     raise RuntimeError("a negative square with no edge to pair")
-                piv = -top
-                e = _key_edge(piv, order, s0, n2)
+                piv = heap_keys[0]
+                e = heap_ids[0]
                 o = owner[e]
                 if o == NONE:
                     break
             # store the reduced column
-            pool = _grown(pool, pool_end + h)
+            pool_keys = _grown(pool_keys, pool_end + h)
+            pool_ids = _grown(pool_ids, pool_end + h)
             m = 0
             while h > 0:
-                x = heap[0]
-                h = _heap_pop(heap, h)
-                if h > 0 and heap[0] == x:
-                    h = _heap_pop(heap, h)
+                key = heap_keys[0]
+                ident = heap_ids[0]
+                h = _heap_pop(heap_keys, heap_ids, h)
+                if h > 0 and heap_keys[0] == key:
+                    h = _heap_pop(heap_keys, heap_ids, h)
                 else:
-                    pool[pool_end + m] = -x
+                    pool_keys[pool_end + m] = key
+                    pool_ids[pool_end + m] = ident
                     m += 1
             if ncol == col_start.size:
                 col_start = _grown(col_start, ncol + 1)
@@ -1189,7 +1154,7 @@ def middle_pairs(squares, order, rank, value_by_rank, positive, owner, sums, n0,
     return edges, squares.astype(IDX), bvalue, dvalue
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def square_positions(squares, rank, n0, n1, n2):
     """Positions ``16 r + index in the lower star`` of compact squares: their filtration order."""
     s0 = n1 * n2
@@ -1210,7 +1175,7 @@ def square_positions(squares, rank, n0, n1, n2):
         i, j, k = _voxel(v, n1, n2)
         r = np.int64(rank[v])
         _block(v, i, j, k, rank, n0, n1, n2, n, nr)
-        ms = _lower_squares(r, nr, sq_list, keys, codes)
+        ms, _ = _lower_squares(r, nr, sq_list, keys, codes)
         place = 0
         while 3 * v + sq_off[sq_list[place]] != sid:
             place += 1
@@ -1218,7 +1183,7 @@ def square_positions(squares, rank, n0, n1, n2):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def paint_boundaries_3d(label, root_strength, frame, n0, n1, n2):
     """Paint the voxels of the squares between two different basins (see the engine)."""
     s0 = n1 * n2
@@ -1259,7 +1224,7 @@ def paint_boundaries_3d(label, root_strength, frame, n0, n1, n2):
     return boundaries, saliency
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def positions_3d(cells, rank, n0, n1, n2):
     """Filtration positions of the given cells (cell ids): 27 r + index in the lower star.
 

@@ -167,7 +167,7 @@ class _Complex:
         self._store(2, dual)
         self.positive[2].key = None  # the births' positions, computed when needed
         edges, squares, birth_value, death_value = V.middle_pairs(
-            negative, self.order, rank, value_by_rank, positive, owner, sums, n0, n1, n2)
+            negative, rank, value_by_rank, owner, sums, n0, n1, n2)
         # the zero-persistence pairs on ties, cancelled by square position once all are known
         zero = birth_value == death_value
         tie_edges = np.concatenate([ties[:, 0], edges[zero]])
