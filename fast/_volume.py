@@ -116,6 +116,14 @@ def _tables():
     # the three squares of each cube at the voxel, as bits by square code
     cube_sq = np.array([sum(1 << q for q in range(12) if cube_sign[c, sq[q, 1]] == sq[q, 3]
                             and cube_sign[c, sq[q, 2]] == sq[q, 4]) for c in range(8)], dtype=np.int64)
+    # the 26 cells of the closed star of a voxel other than itself, by offset: the block
+    # indices of their vertices other than the voxel, padded with 27
+    star_nb = np.full((27, 7), 27, dtype=np.int64)
+    for a, b, c in np.ndindex(3, 3, 3):
+        off = np.array([a - 1, b - 1, c - 1])
+        corners = [x for x in np.ndindex(*[2 if o else 1 for o in off]) if any(x)]
+        for t, x in enumerate(corners):
+            star_nb[_nb(*off), t] = _nb(*(off * np.array(x)))
     # for each set of lower edges (bits by direction), the squares whose two edges at the
     # voxel are among them (the only candidates for lower squares), and their number
     cand = np.zeros((64, 12), dtype=np.int64)
@@ -125,10 +133,10 @@ def _tables():
             if (mask >> sq[q, 5]) & 1 and (mask >> sq[q, 6]) & 1:
                 cand[mask, ncand[mask]] = q
                 ncand[mask] += 1
-    return edge_nb, sq, edge_sq, cube_sign, cube_nb, cube_sq, cube_excl, cand, ncand
+    return edge_nb, sq, edge_sq, cube_sign, cube_nb, cube_sq, cube_excl, cand, ncand, star_nb
 
 
-EDGE_NB, _SQ, EDGE_SQ, CUBE_SIGN, CUBE_NB, CUBE_SQ, CUBE_EXCL, SQ_CAND, SQ_NCAND = _tables()
+EDGE_NB, _SQ, EDGE_SQ, CUBE_SIGN, CUBE_NB, CUBE_SQ, CUBE_EXCL, SQ_CAND, SQ_NCAND, STAR_NB = _tables()
 SQ_P, SQ_A, SQ_B, SQ_SA, SQ_SB, SQ_DA, SQ_DB, SQ_NA, SQ_NB, SQ_ND, SQ_CLO, SQ_CHI = (
     np.ascontiguousarray(_SQ[:, t]) for t in range(12))
 #: The far corner of each cube at a voxel: the cube exists when that voxel does.
@@ -1185,42 +1193,38 @@ def square_positions(squares, rank, n0, n1, n2):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def paint_boundaries_3d(label, root_strength, frame, n0, n1, n2):
-    """Paint the voxels of the squares between two different basins (see the engine)."""
+    """Paint the voxels of the squares between two different basins (see the engine).
+
+    ``label`` has one entry per cube (C order, shape (n0 - 1, n1 - 1, n2 - 1)); beyond
+    the border lies OUTSIDE, label 0, whose squares count only with `frame`.
+    """
     s0 = n1 * n2
-    n = n0 * s0
-    outside = (n0 - 1) * (n1 - 1) * (n2 - 1)
-    boundaries = np.zeros(n, dtype=np.bool_)
-    saliency = np.zeros(n, dtype=np.float64)
-    for u in range(n):
-        i, j, k = _voxel(u, n1, n2)
-        for p in range(3):
-            # the square with lowest corner u spanning the axes other than p
-            if p == 0:
-                if j == n1 - 1 or k == n2 - 1:
-                    continue
-                on_border = i == 0 or i == n0 - 1
-                sa, sb = n2, 1
-            elif p == 1:
-                if i == n0 - 1 or k == n2 - 1:
-                    continue
-                on_border = j == 0 or j == n1 - 1
-                sa, sb = s0, 1
-            else:
-                if i == n0 - 1 or j == n1 - 1:
-                    continue
-                on_border = k == 0 or k == n2 - 1
-                sa, sb = s0, n2
-            if on_border and not frame:
-                continue
-            lo, hi = square_tops(3 * u + p, n0, n1, n2)
-            la = 0 if lo == outside else label[lo]
-            lb = 0 if hi == outside else label[hi]
-            if la == lb:
-                continue
-            strength = min(root_strength[la], root_strength[lb])
-            for x in (u, u + sa, u + sb, u + sa + sb):
-                boundaries[x] = True
-                saliency[x] = max(saliency[x], strength)
+    t1, t2 = n1 - 1, n2 - 1
+    boundaries = np.zeros(n0 * s0, dtype=np.bool_)
+    saliency = np.zeros(n0 * s0, dtype=np.float64)
+    for p in range(3):
+        # the squares normal to axis p, by lowest corner (i, j, k): along p they may lie
+        # on the border, along the other axes they stop one short of it
+        for i in range(n0 - (p != 0)):
+            for j in range(n1 - (p != 1)):
+                for k in range(n2 - (p != 2)):
+                    c = i if p == 0 else (j if p == 1 else k)
+                    limit = n0 if p == 0 else (n1 if p == 1 else n2)
+                    if not frame and (c == 0 or c == limit - 1):
+                        continue
+                    base = (i * t1 + j) * t2 + k  # the cube above along p; below: base - step
+                    step = t1 * t2 if p == 0 else (t2 if p == 1 else 1)
+                    la = label[base - step] if c > 0 else 0
+                    lb = label[base] if c < limit - 1 else 0
+                    if la == lb:
+                        continue
+                    strength = min(root_strength[la], root_strength[lb])
+                    u = (i * n1 + j) * n2 + k
+                    sa = n2 if p == 0 else s0
+                    sb = n2 if p == 2 else 1
+                    for x in (u, u + sa, u + sb, u + sa + sb):
+                        boundaries[x] = True
+                        saliency[x] = max(saliency[x], strength)
     return boundaries, saliency
 
 
@@ -1232,10 +1236,12 @@ def positions_3d(cells, rank, n0, n1, n2):
     star with a smaller key, most of them told apart by their second largest rank.
     """
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
-    s0 = n1 * n2
+    n = n0 * n1 * n2
     out = np.empty(cells.size, dtype=np.int64)
     key = np.empty(8, dtype=np.int64)
     other = np.empty(8, dtype=np.int64)
+    nr = np.empty(28, dtype=np.int64)
+    nr[27] = -1
     for t in range(cells.size):
         c0 = cells[t] // (cs1 * cs2)
         rest = cells[t] - c0 * cs1 * cs2
@@ -1259,49 +1265,36 @@ def positions_3d(cells, rank, n0, n1, n2):
         r = key[0]
         k1 = key[1] if nk > 1 else -1
         i, j, k = _voxel(v, n1, n2)
+        _block(v, i, j, k, rank, n0, n1, n2, n, nr)
         count = 0 if nk == 1 else 1  # v itself comes first
-        for a in range(-1, 2):
-            if not 0 <= i + a < n0:
+        for x in range(27):
+            if x == 13:
                 continue
-            for b in range(-1, 2):
-                if not 0 <= j + b < n1:
-                    continue
-                for c in range(-1, 2):
-                    if not 0 <= k + c < n2 or (a == 0 and b == 0 and c == 0):
-                        continue
-                    # the cell spanning v and v + (a, b, c): its other vertices
-                    no = 0
-                    top = -1
-                    lower = True
-                    for x in range(2 if a else 1):
-                        for y in range(2 if b else 1):
-                            for z in range(2 if c else 1):
-                                if x == 0 and y == 0 and z == 0:
-                                    continue
-                                w = np.int64(rank[v + a * x * s0 + b * y * n2 + c * z])
-                                if w >= r:
-                                    lower = False
-                                other[no] = w
-                                no += 1
-                                top = max(top, w)
-                    if not lower or top > k1:
-                        continue
-                    if top < k1:
-                        count += 1
-                        continue
-                    for s in range(1, no):  # a tie on the second rank: compare whole keys
-                        w = other[s]
-                        q = s - 1
-                        while q >= 0 and other[q] < w:
-                            other[q + 1] = other[q]
-                            q -= 1
-                        other[q + 1] = w
-                    less = no < nk - 1
-                    for s in range(min(no, nk - 1)):
-                        if other[s] != key[s + 1]:
-                            less = other[s] < key[s + 1]
-                            break
-                    if less:
-                        count += 1
+            top = nr[STAR_NB[x, 0]]  # the cell towards block index x: its largest other rank
+            for s in range(1, 7):
+                top = max(top, nr[STAR_NB[x, s]])
+            if top >= r or top > k1:  # not in the lower star (or beyond the border), or younger
+                continue
+            if top < k1:
+                count += 1
+                continue
+            no = 0  # a tie on the second entry: compare whole keys
+            for s in range(7):
+                w = nr[STAR_NB[x, s]]
+                if STAR_NB[x, s] == 27:
+                    break
+                q = no - 1
+                while q >= 0 and other[q] < w:
+                    other[q + 1] = other[q]
+                    q -= 1
+                other[q + 1] = w
+                no += 1
+            less = no < nk - 1
+            for s in range(min(no, nk - 1)):
+                if other[s] != key[s + 1]:
+                    less = other[s] < key[s + 1]
+                    break
+            if less:
+                count += 1
         out[t] = 27 * r + count
     return out
