@@ -68,6 +68,11 @@ from . import _volume as V
 __all__ = ["morse_structures", "morse_structures_batch", "persistence_diagram", "persistence_pairs"]
 
 
+def _stable_descending_order(flat):
+    """Pixels by value descending, ties by index ascending."""
+    return _stable_argsort(-flat)
+
+
 def _stable_argsort(keys):
     """Indices that sort `keys` ascending, ties by index ascending (a stable sort, done faster).
 
@@ -82,11 +87,6 @@ def _stable_argsort(keys):
         run = np.cumsum(np.r_[True, np.diff(members) > 1] | np.r_[True, ranked[members[1:]] != ranked[members[:-1]]])
         order[members] = order[members][np.lexsort((order[members], run))]
     return order
-
-
-def _stable_descending_order(flat):
-    """Pixels by value descending, ties by index ascending."""
-    return _stable_argsort(-flat)
 
 
 class _Pairs:
@@ -181,10 +181,10 @@ class _Complex:
         self.middle = _Pairs(1, edges[~zero], squares[~zero], birth_value[~zero], death_value[~zero])
         f_edge = np.concatenate([fails[:, 0], tie_edges[failed]])
         f_square = np.concatenate([fails[:, 1], tie_squares[failed]])
-        by_position = np.argsort(V.square_positions(f_square, rank, n0, n1, n2))
-        f_edge, f_square = f_edge[by_position], f_square[by_position]
-        f_value = value_by_rank[rank[self._square_corners(f_square)].max(axis=0)]
-        self.middle_failed = _Pairs(1, f_edge, f_square, f_value, f_value)
+        positions = V.square_positions(f_square, rank, n0, n1, n2)
+        by_position = np.argsort(positions)
+        f_value = value_by_rank[positions[by_position] // V.SQ_SLOT]
+        self.middle_failed = _Pairs(1, f_edge[by_position], f_square[by_position], f_value, f_value)
 
     def _tied(self):
         """Per pixel, whether another pixel has the same value (empty when none has)."""
@@ -195,15 +195,6 @@ class _Complex:
         tied[self.order[1:][same]] = 1
         tied[self.order[:-1][same]] = 1
         return tied
-
-    def _square_corners(self, squares):
-        """The four voxels of each compact square, as rows of a (4, k) array."""
-        _, n1, n2 = self.shape3
-        corner, p = np.divmod(squares.astype(np.int64), 3)
-        strides = np.array([n1 * n2, n2, 1])
-        sa = strides[np.where(p == 0, 1, 0)]
-        sb = strides[np.where(p == 2, 1, 2)]
-        return np.stack([corner, corner + sa, corner + sb, corner + sa + sb])
 
     def middle_cells(self, pairs):
         """Edge-square pairs in compact ids as pairs of cell ids."""

@@ -191,3 +191,21 @@ def test_square_positions_and_edge_keys_follow_the_filtration(shape, levels):
 def test_fast_equals_reference_on_medium_2d_images(x, epsilon):
     """Many vertices, ties and plateaus at once: the 2-D sweeps, square ages and keys."""
     assert_same_structures(x, epsilon, frame=epsilon > 0)
+
+
+def _quantised(x, levels):
+    return np.round(x * (levels - 1)) / (levels - 1)
+
+
+@pytest.mark.parametrize("x", [
+    pytest.param(np.random.default_rng(21).random((16, 14, 12)), id="uniform-16x14x12"),
+    pytest.param(_quantised(np.random.default_rng(22).random((12, 12, 12)), 3), id="3-levels-12^3"),
+    pytest.param(_quantised(np.random.default_rng(23).random((14, 16, 10)), 4), id="4-levels-14x16x10"),
+    pytest.param(_quantised(_smooth((16, 16, 16), 1.5, 24), 6), id="smooth-quantised-16^3"),
+    pytest.param(_quantised(_membrane_like((12, 16, 14), 25), 5), id="membrane-quantised-12x16x14"),
+])
+@pytest.mark.parametrize("epsilon", [0.0, 0.1, 0.3])
+def test_fast_equals_reference_on_medium_3d_volumes(x, epsilon):
+    """Many voxels, plateaus, uncancelled pairs: the lower stars, the edge-square
+    reduction that leaves its star, and the searches on level sets and after them."""
+    assert_same_structures(x, epsilon, frame=epsilon > 0)

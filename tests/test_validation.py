@@ -119,6 +119,23 @@ def test_float32_ties_are_neither_merged_nor_split(impl):
     assert diagram.tolist() == [[0, float(b), -np.inf], [0, float(a), 0]]
 
 
+def test_results_copy_the_arrays_they_are_given():
+    """A caller's arrays are never shared with a result; only an engine's sealed ones are."""
+    from dmtloss.reference.results import MorseStructures, PersistencePairs, _Sealed
+    ridges = np.zeros((2, 3), dtype=bool)
+    sealed = np.ones((2, 3), dtype=bool)
+    empty = PersistencePairs(*[np.zeros(0)] * 5)
+    fields = dict(epsilon=0.0, frame=False, pairs=empty, critical=np.zeros((0, 2)), uncancelled=empty,
+                  ridge_persistence=np.zeros((2, 3)), basins=np.zeros((1, 2)),
+                  boundary_persistence=np.zeros((2, 3)))
+    s = MorseStructures(ridges=ridges, boundaries=_Sealed(sealed), **fields)
+    assert not np.shares_memory(s.ridges, ridges) and ridges.flags.writeable
+    assert s.boundaries is sealed and not s.boundaries.flags.writeable
+    # a sealed array of another dtype is converted, as any other
+    s = MorseStructures(ridges=_Sealed(np.zeros((2, 3))), boundaries=ridges, **fields)
+    assert s.ridges.dtype == bool
+
+
 @pytest.mark.parametrize("impl", ENGINES)
 def test_results_are_read_only(impl):
     s = impl.morse_structures(np.eye(3))
