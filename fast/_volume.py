@@ -143,7 +143,7 @@ SQ_P, SQ_A, SQ_B, SQ_SA, SQ_SB, SQ_DA, SQ_DB, SQ_NA, SQ_NB, SQ_ND, SQ_CLO, SQ_CH
 CUBE_CORNER = np.ascontiguousarray(CUBE_NB[:, 6])
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _voxel(v, n1, n2):
     i = v // (n1 * n2)
     rest = v - i * n1 * n2
@@ -151,7 +151,7 @@ def _voxel(v, n1, n2):
     return i, j, rest - j * n2
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _block(v, i, j, k, rank, n0, n1, n2, big, nr):
     """The ranks of the 3 x 3 x 3 block around voxel v into `nr` (`big` beyond the border)."""
     s0 = n1 * n2
@@ -290,7 +290,7 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
 
 # -- compact ids -------------------------------------------------------------------------
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _square_frame(sid, s0, n2):
     """Axes and strides of compact square `sid`: (corner, a, b, stride a, stride b), a < b."""
     m = sid // 3
@@ -302,7 +302,7 @@ def _square_frame(sid, s0, n2):
     return m, 0, 1, s0, n2
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _square_facets(sid, s0, n2, out):
     """The four edges (compact) of compact square `sid`."""
     m, a, b, sa, sb = _square_frame(sid, s0, n2)
@@ -356,7 +356,7 @@ def square_cells(squares, n1, n2):
     return out
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _edge_key(u, w, rank):
     """The key of the edge between voxels u and w, packed: larger rank << 32 | smaller rank.
 
@@ -385,14 +385,14 @@ def _boundary(sid, rank, s0, n2, keys, ids):
     ids[3] = 3 * (m + sa) + b
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _square_rank(sid, rank, s0, n2):
     """The rank of the lowest vertex of compact square `sid` (its value's rank)."""
     m, a, b, sa, sb = _square_frame(sid, s0, n2)
     return max(max(rank[m], rank[m + sa]), max(rank[m + sb], rank[m + sa + sb]))
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _heap_push(keys, ids, h, key, ident):
     """Push (key, ident) on the binary max-heap keys[:h] (room assumed); return the new size."""
     q = h
@@ -408,7 +408,7 @@ def _heap_push(keys, ids, h, key, ident):
     return h + 1
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _heap_pop(keys, ids, h):
     """Remove the largest entry of the binary max-heap keys[:h]; return the new size."""
     h -= 1
@@ -461,7 +461,7 @@ def _grown(a, size):
     return b
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _xor_sorted(a, na, b, nb, out):
     """Symmetric difference of the sorted a[:na] and b[:nb] into `out`; its length."""
     i = j = q = 0
@@ -649,7 +649,7 @@ def _offsets(n0, n1, n2):
     return e_off, sq_off, sq_kh, cube_off, nb_off
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lower_squares(r, nr, sq_list, keys, codes):
     """The lower squares of a vertex of rank r, from the ranks `nr` of its 3 x 3 x 3 block.
 
@@ -680,7 +680,7 @@ def _lower_squares(r, nr, sq_list, keys, codes):
     return ms, lower
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lower_cubes(r, nr, sq_list, ms, cubes, found, ckeys):
     """The lower cubes of a vertex of rank r (see :func:`_lower_squares`), in filtration order.
 
@@ -787,7 +787,7 @@ def _cancel_in_star(v, npair, z_sq, z_dir, sq_list, eup_l, sdown_l, e_off, sq_of
     return fails, nfails
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _youngest(bits, nr):
     """Of the edges at a vertex given as bits by direction, the youngest: the larger other rank."""
     best = -1
@@ -946,7 +946,7 @@ def lower_stars(rank, tied, positive, n0, n1, n2):
             tie_pairs[:2 * nties].reshape(nties, 2).copy())
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _find2(uf, x):
     """Find in a union-find whose parents are the even entries of `uf` (path halving)."""
     while uf[2 * x] != x:
