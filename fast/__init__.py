@@ -2,9 +2,9 @@
 
 Same API as :mod:`dmtloss.reference` (same ``__all__``, signatures, result types and
 input validation, imported from the reference), re-implemented with numba kernels that
-run without the GIL: union-finds for dimensions 0 and d-1, a clearing reduction with
-apparent pairs for the edge-square pairs of 3-D images. ``sheets`` are computed by the
-reference engine only.
+run without the GIL: union-finds for dimensions 0 and d-1, and for the edge-square
+pairs of 3-D images a column reduction that runs almost entirely inside each voxel's
+lower star. ``sheets`` are computed by the reference engine only.
 
 Examples
 --------

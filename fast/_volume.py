@@ -1,8 +1,8 @@
-"""numba kernels specialised for 3-D images: two sweeps over the voxels' lower stars.
+"""numba kernels specialised for 3-D images: the lower stars, then two sweeps by rank.
 
 A volume of shape (n0, n1, n2) has n voxels (the vertices), about 3n edges, 3n squares
-and n cubes. No array is kept per cell of the doubled grid (8n cells): edges, squares
-and cubes have *compact* ids, from the voxel at their lowest corner,
+and n cubes. No array is kept per cell of the doubled grid (8n cells): edges and squares
+have *compact* ids, from the voxel at their lowest corner,
 
 * edge ``3 u + a``: from voxel u to its neighbour along axis a (0, 1, 2);
 * square ``3 u + p``: the square with lowest corner u spanning the two axes other than p;
@@ -13,36 +13,32 @@ Public results use the cell ids of :mod:`._kernels` (doubled coordinates).
 
 The filtration order (``docs/spec.md``, section 3) is never stored per cell. A cell's
 key starts with the rank r of its lowest vertex v: the cells whose lowest vertex is v
-form v's *lower star* (at most 6 edges, 12 squares and 8 cubes), and a sweep over the
-vertices by rank that sorts each lower star by the rest of the keys visits the cells in
-filtration order. Within one lower star, squares are ordered by their second and third
-largest ranks (two squares never share three vertices), cubes by their whole keys.
+form v's *lower star* (at most 6 edges, 12 squares and 8 cubes), ordered among
+themselves by the rest of their keys. Squares of one star are told apart by their
+second and third largest ranks (two squares never share three vertices), cubes by their
+second largest rank or, on a tie, by the largest rank one has and the other lacks;
+edges compare by their two ranks, packed in one integer (:func:`_edge_key`).
 
-1. The primal sweep (forward): union-find on voxels with the elder rule, as in 2-D. It
-   finds the 0-dimensional pairs, cancels the zero-persistence ones on the spot, and
-   records per rank which of the vertex's lower edges are *positive* (close a loop):
-   only those are paired with squares.
-2. The star sweep (backward), per vertex, its lower star only:
+1. :func:`primal_pairs_3d` (forward, by rank): union-find on voxels with the elder rule,
+   as in 2-D. It finds the 0-dimensional pairs, cancels the zero-persistence ones on
+   the spot, and records per voxel which of its lower edges are *positive* (close a
+   loop): only those are paired with squares.
+2. :func:`lower_stars` (one pass over the voxels in memory order): the cubes' ages, and
+   the edge-square pairs found by a column reduction of each star's lower squares
+   while the pivot stays at the vertex -- exact, as only older squares of the same
+   star can own such a pivot -- with their cancellation when the vertex's value is
+   unique. On large volumes an access out of cache costs about 100 ns, so all that
+   is local is done here, in memory order, not in the sweeps by rank.
+3. :func:`dual_sweep` (backward, by rank): union-find on cubes and OUTSIDE through the
+   squares step 2 left, giving the square-cube pairs (zero persistence cancelled on
+   the spot) and the squares that join nothing: negative squares paired with an edge
+   of another star.
+4. :func:`middle_pairs`: the column reduction of those squares, in filtration order;
+   :func:`cancel_middle`: the searches for V-paths of the pairs cancelled outside a
+   single lower star (ties, and pairs of positive persistence).
 
-   a. *apparent pairs*: an edge whose oldest cofacet has it as its youngest facet is
-      paired with that square [3]_; both lie in the lower star, so the test is local;
-   b. the dual union-find on cubes and OUTSIDE through the other squares, in reverse
-      order, gives the square-cube pairs and marks the *positive* squares (those that
-      merge two dual components), cancelling zero-persistence pairs on the spot;
-   c. a cohomology reduction [4]_ pairs each positive edge that is not in an apparent
-      pair with a negative square: the column of an edge is its coboundary restricted
-      to the negative squares (clearing on both sides), reduced against the columns of
-      younger edges, its pivot the oldest square left. Only columns that needed a
-      reduction are stored.
-   d. the edge-square pairs of zero persistence are cancelled in the contract's order
-      (square position ascending): within one vertex's lower star when its value is
-      unique, where a V-path is a chain through the lower squares, otherwise once the
-      whole run of equal values is done, by a search confined to that level set.
-
-Squares carry a position ``16 r + index in the lower star`` (``sq_pos``), which orders
-them as the filtration does; positive squares get -1. Everything but the reduction of
-step 2c is linear after the sort; only the pairs of positive persistence leave the
-sweep.
+Only the pairs of positive persistence leave these kernels, with the few
+zero-persistence pairs whose cancellation failed.
 
 References
 ----------
@@ -53,7 +49,7 @@ References
 .. [3] U. Bauer, "Ripser: efficient computation of Vietoris-Rips persistence
    barcodes", J. Appl. Comput. Topology 5 (2021) -- apparent pairs, clearing.
 .. [4] V. de Silva, D. Morozov, M. Vejdemo-Johansson, "Dualities in persistent
-   (co)homology", Inverse Problems 27 (2011).
+   (co)homology", Inverse Problems 27 (2011) -- clearing.
 """
 
 import numpy as np
@@ -67,7 +63,6 @@ AHEAD = 8
 
 #: A square's position is ``SQ_SLOT * rank + index in the lower star`` (at most 12).
 SQ_SLOT = 16
-_SQ_SHIFT = 4
 #: A cube's age is ``CUBE_SLOT * rank + index in the lower star`` (at most 8).
 CUBE_SLOT = 8
 _CUBE_SHIFT = 3
@@ -98,8 +93,6 @@ def _tables():
                            _nb(*(sa * unit[a])), _nb(*(sb * unit[b])), _nb(*(sa * unit[a] + sb * unit[b])),
                            cube[0], cube[1]))
     sq = np.array(sq, dtype=np.int64)
-    edge_sq = np.array([[q for q in range(12) if sq[q, 5] == d or sq[q, 6] == d] for d in range(6)],
-                       dtype=np.int64)
     # cubes at a voxel by corner signs, c = 4 [s0 > 0] + 2 [s1 > 0] + [s2 > 0]
     cube_sign = np.array([[1 if c & 4 else -1, 1 if c & 2 else -1, 1 if c & 1 else -1] for c in range(8)],
                          dtype=np.int64)
@@ -133,10 +126,10 @@ def _tables():
             if (mask >> sq[q, 5]) & 1 and (mask >> sq[q, 6]) & 1:
                 cand[mask, ncand[mask]] = q
                 ncand[mask] += 1
-    return edge_nb, sq, edge_sq, cube_sign, cube_nb, cube_sq, cube_excl, cand, ncand, star_nb
+    return edge_nb, sq, cube_sign, cube_nb, cube_sq, cube_excl, cand, ncand, star_nb
 
 
-EDGE_NB, _SQ, EDGE_SQ, CUBE_SIGN, CUBE_NB, CUBE_SQ, CUBE_EXCL, SQ_CAND, SQ_NCAND, STAR_NB = _tables()
+EDGE_NB, _SQ, CUBE_SIGN, CUBE_NB, CUBE_SQ, CUBE_EXCL, SQ_CAND, SQ_NCAND, STAR_NB = _tables()
 SQ_P, SQ_A, SQ_B, SQ_SA, SQ_SB, SQ_DA, SQ_DB, SQ_NA, SQ_NB, SQ_ND, SQ_CLO, SQ_CHI = (
     np.ascontiguousarray(_SQ[:, t]) for t in range(12))
 #: The far corner of each cube at a voxel: the cube exists when that voxel does.
