@@ -68,8 +68,8 @@ def _find2(uf, x):
 def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
     """0-dimensional pairs by union-find with the elder rule, in filtration order.
 
-    As :func:`._kernels.primal_pairs`, for a 2-D image, and also recording for the dual
-    sweep ``lower[r]`` (uint16): the positive edges of the vertex of rank r, their
+    As :func:`._volume.primal_pairs_3d` for volumes. For the dual sweep it records
+    ``lower[r]`` (uint16): the positive edges of the vertex of rank r, their
     count in bits 0-1, then 4 bits per edge in the order met (direction in the low 2
     bits, index among the vertex's lower edges by the other vertex's rank in the high 2).
 
@@ -361,7 +361,7 @@ def _key_less(a0, a1, a2, a3, b0, b1, b2, b3):
 
 @njit(cache=True, nogil=True)
 def positions_2d(cells, rank, n1, n2):
-    """Filtration positions of the given cells (as :func:`._kernels.cell_positions`).
+    """Filtration positions of the given cells: 27 r + index in the lower star (see :mod:`._kernels`).
 
     A cell's position is 27 r + the number of cells of its lowest vertex's lower star
     (rank r) with a smaller key; the lower star has at most 9 cells.

@@ -138,6 +138,7 @@ CUBE_CORNER = np.ascontiguousarray(CUBE_NB[:, 6])
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _voxel(v, n1, n2):
+    """The coordinates (i, j, k) of voxel v."""
     i = v // (n1 * n2)
     rest = v - i * n1 * n2
     j = rest // n2
@@ -306,24 +307,6 @@ def _square_facets(sid, s0, n2, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def square_tops(sid, n0, n1, n2):
-    """Compact indices of the two cubes on either side of compact square `sid`; OUTSIDE beyond."""
-    m = sid // 3
-    p = sid - 3 * m
-    i, j, k = _voxel(m, n1, n2)
-    t1, t2 = n1 - 1, n2 - 1
-    if p == 0:
-        c, limit, step = i, n0, t1 * t2
-    elif p == 1:
-        c, limit, step = j, n1, t2
-    else:
-        c, limit, step = k, n2, 1
-    outside = (n0 - 1) * t1 * t2
-    base = (i * t1 + j) * t2 + k  # linear in (i, j, k): the cube below is base - step
-    return (base - step if c > 0 else outside), (base if c < limit - 1 else outside)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def edge_cells(edges, n1, n2):
     """Cell ids (doubled coordinates) of compact edges."""
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
@@ -454,34 +437,6 @@ def _grown(a, size):
     return b
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _xor_sorted(a, na, b, nb, out):
-    """Symmetric difference of the sorted a[:na] and b[:nb] into `out`; its length."""
-    i = j = q = 0
-    while i < na and j < nb:
-        x, y = a[i], b[j]
-        if x < y:
-            out[q] = x
-            i += 1
-            q += 1
-        elif y < x:
-            out[q] = y
-            j += 1
-            q += 1
-        else:
-            i += 1
-            j += 1
-    while i < na:
-        out[q] = a[i]
-        i += 1
-        q += 1
-    while j < nb:
-        out[q] = b[j]
-        j += 1
-        q += 1
-    return q
-
-
 # -- V-paths of dimension 1 ------------------------------------------------------------------
 #
 # The edge-square gradient and the search marks live in one int32 array ``grad`` of three
@@ -491,6 +446,8 @@ def _xor_sorted(a, na, b, nb, out):
 # corner share 36 bytes.
 
 _UP, _DOWN, _MARK = 0, 1, 2
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _count_paths(tau, sigma, base, grad, frames, level, rank, value_by_rank, s0, n2):
     """The number of V-paths from square `tau` to edge `sigma`, capped at 2 (memoised DFS).

@@ -84,11 +84,6 @@ from . import _volume as V
 __all__ = ["morse_structures", "morse_structures_batch", "persistence_diagram", "persistence_pairs"]
 
 
-def _stable_descending_order(flat):
-    """Pixels by value descending, ties by index ascending."""
-    return _stable_argsort(-flat)
-
-
 def _stable_argsort(keys):
     """Indices that sort `keys` ascending, ties by index ascending (a stable sort, done faster).
 
@@ -103,6 +98,11 @@ def _stable_argsort(keys):
         run = np.cumsum(np.r_[True, np.diff(members) > 1] | np.r_[True, ranked[members[1:]] != ranked[members[:-1]]])
         order[members] = order[members][np.lexsort((order[members], run))]
     return order
+
+
+def _stable_descending_order(flat):
+    """Pixels by value descending, ties by index ascending."""
+    return _stable_argsort(-flat)
 
 
 class _Pairs:
@@ -184,8 +184,7 @@ class _Complex:
         *self.primal_state, positive = self._store(0, V.primal_pairs_3d(self.order, rank, value_by_rank, n0, n1, n2))
         code, owner, sums, self.grad, uf, fails, ties = V.lower_stars(rank, self._tied(), positive, n0, n1, n2)
         dual, self.dual_state, negative = V.dual_sweep(self.order, value_by_rank, code, uf, n0, n1, n2)
-        self._store(2, dual)
-        self.positive[2].key = None  # the births' positions, computed when needed
+        self._store(2, dual)  # birth keys: positions, computed for the pairs reported (tables)
         edges, squares, birth_value, death_value = V.middle_pairs(
             negative, rank, value_by_rank, owner, sums, n0, n1, n2)
         # the zero-persistence pairs on ties, cancelled by square position once all are known
