@@ -40,7 +40,7 @@ the few cells that need one (the critical cells) come from :func:`positions_2d`.
 import numpy as np
 from numba import njit
 
-from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _find, _top_cell, pair_buffers,
+from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _top_cell, pair_buffers,
                        prefetch, trimmed)
 
 #: How many vertices ahead the sweeps prefetch.
@@ -82,7 +82,12 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
     cs2 = 2 * n2 - 1
     big = n  # the rank of a pixel beyond the frame: never lower
     none = np.int64(1) << 62  # the sort key of a neighbour outside the lower star
-    parent = np.arange(n, dtype=IDX)  # representative = the oldest vertex of the component
+    # the union-find: parents (even entries; the representative is the oldest vertex of
+    # the component) beside the ranks (odd), so that a root's rank comes with it
+    uf = np.empty(2 * n, dtype=IDX)
+    for v in range(n):
+        uf[2 * v] = v
+        uf[2 * v + 1] = rank[v]
     gparent = np.arange(n, dtype=IDX)
     groot = np.arange(n, dtype=IDX)
     vnext = np.full(n, NONE, dtype=IDX)
@@ -100,10 +105,9 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
             run_start = r
         if r + AHEAD < n:
             w = order[r + AHEAD]
-            prefetch(rank, max(w - n2, 0))
-            prefetch(rank, w)
-            prefetch(rank, min(w + n2, n - 1))
-            prefetch(parent, w)
+            prefetch(uf, 2 * max(w - n2, 0))
+            prefetch(uf, 2 * w)
+            prefetch(uf, 2 * min(w + n2, n - 1))
             prefetch(vnext, w)
             prefetch(gparent, w)
         v = order[r]
@@ -114,10 +118,10 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
         down = i < n1 - 1
         left = j > 0
         right = j < n2 - 1
-        ru = np.int64(rank[v - n2]) if up else big
-        rd = np.int64(rank[v + n2]) if down else big
-        rl = np.int64(rank[v - 1]) if left else big
-        rr = np.int64(rank[v + 1]) if right else big
+        ru = np.int64(uf[2 * (v - n2) + 1]) if up else big
+        rd = np.int64(uf[2 * (v + n2) + 1]) if down else big
+        rl = np.int64(uf[2 * (v - 1) + 1]) if left else big
+        rr = np.int64(uf[2 * (v + 1) + 1]) if right else big
         # the lower edges by neighbour rank ascending: a sorting network on rank * 4 + direction
         k0 = ru * 4 + _UP if ru < r else none
         k1 = rd * 4 + _DOWN if rd < r else none
@@ -135,8 +139,8 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
         # v's first edge: v is alone and the youngest, so it dies here at zero
         # persistence, and its gradient tree is {v}: exactly one V-path
         u = v + offset[k0 & 3]
-        root = _find(parent, u)
-        parent[v] = root
+        root = _find2(uf, u)
+        uf[2 * v] = root
         vnext[v] = u
         gparent[v] = u
         if m == 1:
@@ -145,21 +149,21 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
         for t in range(1, m):
             code = k1 if t == 1 else (k2 if t == 2 else k3)
             u = v + offset[code & 3]
-            other = _find(parent, u)
+            other = _find2(uf, u)
             if other == root:
                 # a positive edge (it closes a loop): for the dual sweep, which meets
                 # it backwards, its direction and its index t in v's lower star
                 w = np.int64(lower[r])
                 lower[r] = (w + 1) | ((code & 3) | (t << 2)) << (2 + 4 * (w & 3))
                 continue
-            if rank[other] < rank[root]:
+            if uf[2 * other + 1] < uf[2 * root + 1]:
                 young = root
-                parent[root] = other
+                uf[2 * root] = other
                 root = other
             else:
                 young = other
-                parent[other] = root
-            ry = rank[young]
+                uf[2 * other] = root
+            ry = uf[2 * young + 1]
             yi = young // n2
             ycell = 2 * yi * cs2 + 2 * (young - yi * n2)
             edge = vc + step[code & 3]
@@ -182,41 +186,47 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
 def square_ages(rank, n1, n2):
     """The age of every square, for the dual sweep, in one pass over the image.
 
-    A square's key is its vertices' ranks, descending: (r1, r2, r3, r4), where r1
-    (its lowest vertex's rank) decides between squares of different lowest vertices,
-    and (r2, r3) between the at most four squares of one lower star (two that share
-    their two lowest vertices share no other). Returns ``squares``, whose odd entries
-    hold 2 r1 (OUTSIDE, after the last square, the largest) -- the even entries are
-    for the dual union-find -- and ``tie``, (r2, r3) packed in an int64.
+    A square's key is its vertices' ranks, descending: (r1, r2, r3, r4), where r1 (its
+    lowest vertex's rank) decides between squares of different lowest vertices, and
+    (r2, r3) between the at most four squares of one lower star (two that share their
+    two lowest vertices share no other; see :func:`_square_tie`). Returns ``squares``,
+    whose odd entries hold 2 r1 (OUTSIDE, after the last square, the largest) -- the
+    even entries are for the dual union-find.
     """
     t2 = n2 - 1
     n_top = (n1 - 1) * t2
     squares = np.empty(2 * (n_top + 1), dtype=IDX)
-    tie = np.empty(n_top + 1, dtype=np.int64)
     for i in range(n1 - 1):
         for j in range(t2):
             v = i * n2 + j
-            a, b = _sort2(np.int64(rank[v]), np.int64(rank[v + 1]))
-            c, d = _sort2(np.int64(rank[v + n2]), np.int64(rank[v + n2 + 1]))
-            a, c = _sort2(a, c)  # a: the smallest
-            b, d = _sort2(b, d)  # d: the largest
-            b, c = _sort2(b, c)
-            t = i * t2 + j
-            squares[2 * t + 1] = 2 * d
-            tie[t] = (c << 27) | b
+            top = max(max(rank[v], rank[v + 1]), max(rank[v + n2], rank[v + n2 + 1]))
+            squares[2 * (i * t2 + j) + 1] = 2 * top
     squares[2 * n_top + 1] = MAX_POSITION - 1  # OUTSIDE is the oldest
-    tie[n_top] = 0
-    return squares, tie
+    return squares
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _square_tie(t, rank, n2):
+    """The second and third largest ranks of square t's vertices, packed: its order in its star."""
+    t2 = n2 - 1
+    i = t // t2
+    v = i * n2 + t - i * t2
+    a, b = _sort2(np.int64(rank[v]), np.int64(rank[v + 1]))
+    c, d = _sort2(np.int64(rank[v + n2]), np.int64(rank[v + n2 + 1]))
+    a, c = _sort2(a, c)  # a: the smallest
+    b, d = _sort2(b, d)  # d: the largest
+    b, c = _sort2(b, c)
+    return (c << 27) | b
 
 
 @njit(cache=True, nogil=True)
-def dual_pairs_2d(order, lower, squares, tie, value_by_rank, n1, n2):
+def dual_pairs_2d(order, rank, lower, squares, value_by_rank, n1, n2):
     """1-dimensional pairs of a 2-D image by union-find on squares and OUTSIDE, backward.
 
     The positive edges come in reverse filtration order from ``lower`` (see
     :func:`primal_pairs_2d`); each joins two dual components and is a birth, and the
-    younger component's oldest square (the smaller age, ties by ``tie``, see
-    :func:`square_ages`) dies with it. The representative of a component is its oldest
+    younger component's oldest square (the smaller age, ties on the lowest vertex by
+    :func:`_square_tie`, see :func:`square_ages`) dies with it. The representative of a component is its oldest
     square (union by age), OUTSIDE the oldest of all. ``squares`` interleaves the
     parents (even entries, set here) with 2 r1 (odd entries), whose lowest bit marks a
     representative whose set has grown beyond its own square (one cache line for all
@@ -288,7 +298,7 @@ def dual_pairs_2d(order, lower, squares, tie, value_by_rank, n1, n2):
             # the older one (born first in this backward sweep) survives
             ka = uf[2 * a + 1] >> 1
             kb = uf[2 * b + 1] >> 1
-            if ka > kb or (ka == kb and tie[a] > tie[b]):
+            if ka > kb or (ka == kb and _square_tie(a, rank, n2) > _square_tie(b, rank, n2)):
                 a, b = b, a
             tau = a  # a representative is its component's oldest square
             age = uf[2 * a + 1]

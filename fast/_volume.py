@@ -55,7 +55,7 @@ References
 import numpy as np
 from numba import njit
 
-from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _find, _top_cell, pair_buffers,
+from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _top_cell, pair_buffers,
                        prefetch, trimmed)
 
 #: How many vertices ahead the sweeps prefetch.
@@ -184,7 +184,12 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
     s0 = n1 * n2
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
     n = n0 * s0
-    parent = np.arange(n, dtype=IDX)  # representative = the oldest vertex of the component
+    # the union-find: parents (even entries; the representative is the oldest vertex of
+    # the component) beside the ranks (odd), so that a root's rank comes with it
+    uf = np.empty(2 * n, dtype=IDX)
+    for v in range(n):
+        uf[2 * v] = v
+        uf[2 * v + 1] = rank[v]
     gparent = np.arange(n, dtype=IDX)
     groot = np.arange(n, dtype=IDX)
     vnext = np.full(n, NONE, dtype=IDX)
@@ -202,33 +207,32 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
             run_start = r
         if r + AHEAD < n:
             w = order[r + AHEAD]
-            prefetch(rank, max(w - s0, 0))
-            prefetch(rank, max(w - n2, 0))
-            prefetch(rank, w)
-            prefetch(rank, min(w + n2, n - 1))
-            prefetch(rank, min(w + s0, n - 1))
-            prefetch(parent, w)
+            prefetch(uf, 2 * max(w - s0, 0))
+            prefetch(uf, 2 * max(w - n2, 0))
+            prefetch(uf, 2 * w)
+            prefetch(uf, 2 * min(w + n2, n - 1))
+            prefetch(uf, 2 * min(w + s0, n - 1))
             prefetch(vnext, w)
         v = order[r]
         i, j, k = _voxel(v, n1, n2)
         m = 0
-        if i > 0 and rank[v - s0] < r:
-            nbk[m] = np.int64(rank[v - s0]) * 8 + 0
+        if i > 0 and uf[2 * (v - s0) + 1] < r:
+            nbk[m] = np.int64(uf[2 * (v - s0) + 1]) * 8 + 0
             m += 1
-        if i < n0 - 1 and rank[v + s0] < r:
-            nbk[m] = np.int64(rank[v + s0]) * 8 + 1
+        if i < n0 - 1 and uf[2 * (v + s0) + 1] < r:
+            nbk[m] = np.int64(uf[2 * (v + s0) + 1]) * 8 + 1
             m += 1
-        if j > 0 and rank[v - n2] < r:
-            nbk[m] = np.int64(rank[v - n2]) * 8 + 2
+        if j > 0 and uf[2 * (v - n2) + 1] < r:
+            nbk[m] = np.int64(uf[2 * (v - n2) + 1]) * 8 + 2
             m += 1
-        if j < n1 - 1 and rank[v + n2] < r:
-            nbk[m] = np.int64(rank[v + n2]) * 8 + 3
+        if j < n1 - 1 and uf[2 * (v + n2) + 1] < r:
+            nbk[m] = np.int64(uf[2 * (v + n2) + 1]) * 8 + 3
             m += 1
-        if k > 0 and rank[v - 1] < r:
-            nbk[m] = np.int64(rank[v - 1]) * 8 + 4
+        if k > 0 and uf[2 * (v - 1) + 1] < r:
+            nbk[m] = np.int64(uf[2 * (v - 1) + 1]) * 8 + 4
             m += 1
-        if k < n2 - 1 and rank[v + 1] < r:
-            nbk[m] = np.int64(rank[v + 1]) * 8 + 5
+        if k < n2 - 1 and uf[2 * (v + 1) + 1] < r:
+            nbk[m] = np.int64(uf[2 * (v + 1) + 1]) * 8 + 5
             m += 1
         if m == 0:
             continue
@@ -242,8 +246,8 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
         # v's first edge: v is alone and the youngest, so it dies here at zero
         # persistence; its gradient tree is {v}, so exactly one V-path joins them
         u = v + offset[nbk[0] & 7]
-        root = _find(parent, u)
-        parent[v] = root
+        root = _find2(uf, u)
+        uf[2 * v] = root
         vnext[v] = u
         gparent[v] = u
         vc = ((2 * i) * cs1 + 2 * j) * cs2 + 2 * k
@@ -251,18 +255,18 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
         for t in range(1, m):
             d = nbk[t] & 7
             u = v + offset[d]
-            other = _find(parent, u)
+            other = _find2(uf, u)
             if other == root:
                 bits |= 1 << d
                 continue
-            if rank[other] < rank[root]:
+            if uf[2 * other + 1] < uf[2 * root + 1]:
                 young = root
-                parent[root] = other
+                uf[2 * root] = other
                 root = other
             else:
                 young = other
-                parent[other] = root
-            ry = rank[young]
+                uf[2 * other] = root
+            ry = uf[2 * young + 1]
             yi, yj, yk = _voxel(young, n1, n2)
             ycell = ((2 * yi) * cs1 + 2 * yj) * cs2 + 2 * yk
             edge = vc + kstep[d]

@@ -174,8 +174,8 @@ class _Complex:
         _, n1, n2 = self.shape3
         *self.primal_state, lower = self._store(
             0, P.primal_pairs_2d(self.order, self.rank, self.value_by_rank, n1, n2))
-        squares, tie = P.square_ages(self.rank, n1, n2)
-        self.dual_state = self._store(1, P.dual_pairs_2d(self.order, lower, squares, tie, self.value_by_rank,
+        squares = P.square_ages(self.rank, n1, n2)
+        self.dual_state = self._store(1, P.dual_pairs_2d(self.order, self.rank, lower, squares, self.value_by_rank,
                                                          n1, n2))
 
     def _pairs_3d(self):
