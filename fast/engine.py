@@ -49,8 +49,8 @@ which is why so much of the work runs in memory order instead.
 Measured with ``python benchmarks/compare.py --full`` on a 2-core x86-64 machine, one
 thread, epsilon 0.2, the whole result (pairs, critical cells, masks and their
 persistence) against cripser's bare persistence diagram of the same image: 0.55x
-(smooth) and 0.75x (membrane-like) at 1024^2, 0.65x and 0.9x at 128^3, 0.9x and 1.2x at
-64^3. Peak memory, as the growth of the process's maximum resident set: about 86-110
+(smooth) and 0.65x (membrane-like) at 1024^2, 0.6x and 0.9x at 128^3, 0.9x and 1.2x at
+64^3. Peak memory, as the growth of the process's maximum resident set: about 85-112
 bytes per pixel in 2-D and 125-146 bytes per voxel in 3-D. The kernels compile once
 per machine (``cache=True``): about 6 s for 2-D and 17 s for 3-D with an empty cache,
 0.3 s and 0.1 s to load from it.
