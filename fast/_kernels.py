@@ -140,6 +140,23 @@ def trimmed(buffers, npos, nfail):
 
 
 @njit(cache=True, nogil=True)
+def primal_start(rank):
+    """The state a primal sweep starts from: ``uf``, ``gparent``, ``groot``, ``vnext``.
+
+    ``uf`` interleaves the union-find's parents (even entries; a representative is the
+    oldest vertex of its component) with the vertices' ranks (odd), so that a root's
+    rank comes in the same cache line; ``gparent``/``groot`` are the gradient trees'
+    union-find (see :func:`_cancel_primal`), ``vnext`` the vertex-edge matching.
+    """
+    n = rank.size
+    uf = np.empty(2 * n, dtype=IDX)
+    for v in range(n):
+        uf[2 * v] = v
+        uf[2 * v + 1] = rank[v]
+    return uf, np.arange(n, dtype=IDX), np.arange(n, dtype=IDX), np.full(n, NONE, dtype=IDX)
+
+
+@njit(cache=True, nogil=True)
 def _find(parent, x):
     while parent[x] != x:  # path halving
         parent[x] = parent[parent[x]]

@@ -40,7 +40,7 @@ the few cells that need one (the critical cells) come from :func:`positions_2d`.
 import numpy as np
 from numba import njit
 
-from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _top_cell, pair_buffers,
+from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _top_cell, pair_buffers, primal_start,
                        prefetch, trimmed)
 
 #: How many vertices ahead the sweeps prefetch.
@@ -82,15 +82,7 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
     cs2 = 2 * n2 - 1
     big = n  # the rank of a pixel beyond the frame: never lower
     none = np.int64(1) << 62  # the sort key of a neighbour outside the lower star
-    # the union-find: parents (even entries; the representative is the oldest vertex of
-    # the component) beside the ranks (odd), so that a root's rank comes with it
-    uf = np.empty(2 * n, dtype=IDX)
-    for v in range(n):
-        uf[2 * v] = v
-        uf[2 * v + 1] = rank[v]
-    gparent = np.arange(n, dtype=IDX)
-    groot = np.arange(n, dtype=IDX)
-    vnext = np.full(n, NONE, dtype=IDX)
+    uf, gparent, groot, vnext = primal_start(rank)  # parents beside ranks
     lower = np.empty(n, dtype=np.uint16)
     # pairs of positive persistence; zero-persistence pairs left uncancelled
     buffers = pair_buffers(n)

@@ -55,8 +55,8 @@ References
 import numpy as np
 from numba import njit
 
-from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _top_cell, pair_buffers,
-                       prefetch, trimmed)
+from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _coords, _top_cell, pair_buffers,
+                       prefetch, primal_start, trimmed)
 
 #: How many vertices ahead the sweeps prefetch.
 AHEAD = 8
@@ -137,15 +137,6 @@ CUBE_CORNER = np.ascontiguousarray(CUBE_NB[:, 6])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _voxel(v, n1, n2):
-    """The coordinates (i, j, k) of voxel v."""
-    i = v // (n1 * n2)
-    rest = v - i * n1 * n2
-    j = rest // n2
-    return i, j, rest - j * n2
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _block(v, i, j, k, rank, n0, n1, n2, big, nr):
     """The ranks of the 3 x 3 x 3 block around voxel v into `nr` (`big` beyond the border)."""
     s0 = n1 * n2
@@ -184,15 +175,7 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
     s0 = n1 * n2
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
     n = n0 * s0
-    # the union-find: parents (even entries; the representative is the oldest vertex of
-    # the component) beside the ranks (odd), so that a root's rank comes with it
-    uf = np.empty(2 * n, dtype=IDX)
-    for v in range(n):
-        uf[2 * v] = v
-        uf[2 * v + 1] = rank[v]
-    gparent = np.arange(n, dtype=IDX)
-    groot = np.arange(n, dtype=IDX)
-    vnext = np.full(n, NONE, dtype=IDX)
+    uf, gparent, groot, vnext = primal_start(rank)  # parents beside ranks
     positive = np.zeros(n, dtype=np.uint8)
     buffers = pair_buffers(n)
     p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
@@ -214,7 +197,7 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
             prefetch(uf, 2 * min(w + s0, n - 1))
             prefetch(vnext, w)
         v = order[r]
-        i, j, k = _voxel(v, n1, n2)
+        i, j, k = _coords(v, n1, n2)
         m = 0
         if i > 0 and uf[2 * (v - s0) + 1] < r:
             nbk[m] = np.int64(uf[2 * (v - s0) + 1]) * 8 + 0
@@ -267,7 +250,7 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
                 young = other
                 uf[2 * other] = root
             ry = uf[2 * young + 1]
-            yi, yj, yk = _voxel(young, n1, n2)
+            yi, yj, yk = _coords(young, n1, n2)
             ycell = ((2 * yi) * cs1 + 2 * yj) * cs2 + 2 * yk
             edge = vc + kstep[d]
             if ry < run_start:
@@ -311,28 +294,19 @@ def _square_facets(sid, s0, n2, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def edge_cells(edges, n1, n2):
-    """Cell ids (doubled coordinates) of compact edges."""
-    cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
-    out = np.empty(edges.size, dtype=np.int64)
-    for t in range(edges.size):
-        u = edges[t] // 3
-        a = edges[t] - 3 * u
-        i, j, k = _voxel(u, n1, n2)
-        out[t] = ((2 * i + (a == 0)) * cs1 + 2 * j + (a == 1)) * cs2 + 2 * k + (a == 2)
-    return out
+def compact_cells(ids, squares, n1, n2):
+    """Cell ids (doubled coordinates) of compact edges, or of compact squares if `squares`.
 
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def square_cells(squares, n1, n2):
-    """Cell ids (doubled coordinates) of compact squares."""
+    ``3 u + a`` is odd along axis a for an edge, along the two other axes for a square.
+    """
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
-    out = np.empty(squares.size, dtype=np.int64)
-    for t in range(squares.size):
-        u = squares[t] // 3
-        p = squares[t] - 3 * u
-        i, j, k = _voxel(u, n1, n2)
-        out[t] = ((2 * i + (p != 0)) * cs1 + 2 * j + (p != 1)) * cs2 + 2 * k + (p != 2)
+    out = np.empty(ids.size, dtype=np.int64)
+    for t in range(ids.size):
+        u = ids[t] // 3
+        a = ids[t] - 3 * u
+        i, j, k = _coords(u, n1, n2)
+        o0, o1, o2 = (a == 0) != squares, (a == 1) != squares, (a == 2) != squares
+        out[t] = ((2 * i + o0) * cs1 + 2 * j + o1) * cs2 + 2 * k + o2
     return out
 
 
@@ -946,7 +920,7 @@ def dual_sweep(order, value_by_rank, code, uf, n0, n1, n2):
         if r >= AHEAD:
             w = order[r - AHEAD]
             prefetch(code, w)
-            wi, wj, wk = _voxel(w, n1, n2)
+            wi, wj, wk = _coords(w, n1, n2)
             wt = (wi * t1 + wj) * t2 + wk
             prefetch(uf, 2 * min(wt, n_top))
             prefetch(uf, 2 * max(wt - t1 * t2, 0))
@@ -955,7 +929,7 @@ def dual_sweep(order, value_by_rank, code, uf, n0, n1, n2):
         if word == 0:
             continue
         value = value_by_rank[r]
-        i, j, k = _voxel(v, n1, n2)
+        i, j, k = _coords(v, n1, n2)
         vc = ((2 * i) * cs1 + 2 * j) * cs2 + 2 * k
         vtop = (i * t1 + j) * t2 + k  # the cube with lowest corner v, as if it existed
         for t in range(np.int64(word & np.uint64(15)) - 1, -1, -1):
@@ -1134,7 +1108,7 @@ def square_positions(squares, rank, n0, n1, n2):
         for u in (m + sa, m + sb, m + sa + sb):
             if rank[u] > rank[v]:
                 v = u
-        i, j, k = _voxel(v, n1, n2)
+        i, j, k = _coords(v, n1, n2)
         r = np.int64(rank[v])
         _block(v, i, j, k, rank, n0, n1, n2, n, nr)
         ms, _ = _lower_squares(r, nr, sq_list, keys, codes)
@@ -1218,7 +1192,7 @@ def positions_3d(cells, rank, n0, n1, n2):
                         v = u
         r = key[0]
         k1 = key[1] if nk > 1 else -1
-        i, j, k = _voxel(v, n1, n2)
+        i, j, k = _coords(v, n1, n2)
         _block(v, i, j, k, rank, n0, n1, n2, n, nr)
         count = 0 if nk == 1 else 1  # v itself comes first
         for x in range(27):

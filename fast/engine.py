@@ -218,7 +218,7 @@ class _Complex:
     def middle_cells(self, pairs):
         """Edge-square pairs in compact ids as pairs of cell ids."""
         _, n1, n2 = self.shape3
-        return _Pairs(1, V.edge_cells(pairs.birth, n1, n2), V.square_cells(pairs.death, n1, n2),
+        return _Pairs(1, V.compact_cells(pairs.birth, False, n1, n2), V.compact_cells(pairs.death, True, n1, n2),
                       pairs.birth_value, pairs.death_value)
 
     def positions(self, cells):

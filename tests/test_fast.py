@@ -117,6 +117,17 @@ def test_same_input_same_output_every_run():
         assert again.pairs == first.pairs
 
 
+def _ranked(shape, levels, seed):
+    """A random image (with `levels` values, or floats) and its pixels' ranks."""
+    x = np.random.default_rng(seed).random(shape)
+    if levels:
+        x = np.round(x * (levels - 1))
+    order = np.argsort(-x.ravel(), kind="stable")
+    rank = np.empty(x.size, dtype=np.int32)
+    rank[order] = np.arange(x.size)
+    return x, rank
+
+
 def _reference_positions(x):
     """Each cell's position 27 r + index in its lower star, from the reference's filtration."""
     from dmtloss.reference.complex import CubicalComplex
@@ -133,13 +144,7 @@ def _reference_positions(x):
 def test_positions_of_single_cells_follow_the_filtration(shape, levels):
     """The engines' positions of single cells are the reference's filtration order."""
     from dmtloss.fast import _plane, _volume
-    rng = np.random.default_rng(sum(shape) + (levels or 0))
-    x = rng.random(shape)
-    if levels:
-        x = np.round(x * (levels - 1))
-    order = np.argsort(-x.ravel(), kind="stable")
-    rank = np.empty(x.size, dtype=np.int32)
-    rank[order] = np.arange(x.size)
+    x, rank = _ranked(shape, levels, sum(shape) + (levels or 0))
     want = _reference_positions(x)
     cs = tuple(2 * n - 1 for n in shape)
     cells = np.array([np.ravel_multi_index(c, cs) for c in want])
@@ -155,13 +160,7 @@ def test_positions_of_single_cells_follow_the_filtration(shape, levels):
 def test_square_positions_and_edge_keys_follow_the_filtration(shape, levels):
     """Squares by position and edges by packed key come in the reference's order."""
     from dmtloss.fast import _volume
-    rng = np.random.default_rng(len(shape) + sum(shape) + (levels or 0))
-    x = rng.random(shape)
-    if levels:
-        x = np.round(x * (levels - 1))
-    order = np.argsort(-x.ravel(), kind="stable")
-    rank = np.empty(x.size, dtype=np.int32)
-    rank[order] = np.arange(x.size)
+    x, rank = _ranked(shape, levels, len(shape) + sum(shape) + (levels or 0))
     want = _reference_positions(x)
     n0, n1, n2 = shape
     for dim, p_of in ((1, lambda c: [i for i in range(3) if c[i] % 2][0]),
@@ -169,14 +168,14 @@ def test_square_positions_and_edge_keys_follow_the_filtration(shape, levels):
         cells = [c for c in want if sum(v % 2 for v in c) == dim]
         compact = np.array([3 * np.ravel_multi_index(tuple(v // 2 for v in c), shape) + p_of(c) for c in cells])
         if dim == 1:
-            assert np.array_equal(_volume.edge_cells(compact, n1, n2),
+            assert np.array_equal(_volume.compact_cells(compact, False, n1, n2),
                                   [np.ravel_multi_index(c, tuple(2 * n - 1 for n in shape)) for c in cells])
             u = compact // 3
             w = u + np.array([n1 * n2, n2, 1])[compact % 3]
             keys = np.maximum(rank[u], rank[w]).astype(np.int64) << 32 | np.minimum(rank[u], rank[w])
             assert np.argsort(keys).tolist() == np.argsort([want[c] for c in cells]).tolist()
         else:
-            assert np.array_equal(_volume.square_cells(compact, n1, n2),
+            assert np.array_equal(_volume.compact_cells(compact, True, n1, n2),
                                   [np.ravel_multi_index(c, tuple(2 * n - 1 for n in shape)) for c in cells])
             got = _volume.square_positions(compact, rank, n0, n1, n2)
             assert np.argsort(got).tolist() == np.argsort([want[c] for c in cells]).tolist()
