@@ -157,6 +157,20 @@ def primal_start(rank):
 
 
 @njit(cache=True, nogil=True)
+def union_elder(uf, root, other):
+    """Join the components of roots `root` and `other` in a :func:`primal_start` union-find.
+
+    The elder rule: the older root (smaller rank) stays the representative. Returns
+    (the representative, the younger root, its rank).
+    """
+    if uf[2 * other + 1] < uf[2 * root + 1]:
+        uf[2 * root] = other
+        return other, root, uf[2 * root + 1]
+    uf[2 * other] = root
+    return root, other, uf[2 * other + 1]
+
+
+@njit(cache=True, nogil=True)
 def _find(parent, x):
     while parent[x] != x:  # path halving
         parent[x] = parent[parent[x]]

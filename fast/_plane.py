@@ -41,7 +41,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _top_cell, pair_buffers, primal_start,
-                       prefetch, trimmed)
+                       prefetch, trimmed, union_elder)
 
 #: How many vertices ahead the sweeps prefetch.
 AHEAD = 8
@@ -148,14 +148,7 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
                 w = np.int64(lower[r])
                 lower[r] = (w + 1) | ((code & 3) | (t << 2)) << (2 + 4 * (w & 3))
                 continue
-            if uf[2 * other + 1] < uf[2 * root + 1]:
-                young = root
-                uf[2 * root] = other
-                root = other
-            else:
-                young = other
-                uf[2 * other] = root
-            ry = uf[2 * young + 1]
+            root, young, ry = union_elder(uf, root, other)
             yi = young // n2
             ycell = 2 * yi * cs2 + 2 * (young - yi * n2)
             edge = vc + step[code & 3]

@@ -56,7 +56,7 @@ import numpy as np
 from numba import njit
 
 from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _coords, _top_cell, pair_buffers,
-                       prefetch, primal_start, trimmed)
+                       prefetch, primal_start, trimmed, union_elder)
 
 #: How many vertices ahead the sweeps prefetch.
 AHEAD = 8
@@ -181,6 +181,7 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
     p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
     npos = nfail = 0
     offset = np.array([-s0, s0, -n2, n2, -1, 1], dtype=np.int64)
+    lim = np.array([n0, n1, n2], dtype=np.int64)
     kstep = np.array([-cs1 * cs2, cs1 * cs2, -cs2, cs2, -1, 1], dtype=np.int64)
     nbk = np.empty(6, dtype=np.int64)  # lower neighbours: rank * 8 + direction
     run_start = 0
@@ -199,24 +200,14 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
         v = order[r]
         i, j, k = _coords(v, n1, n2)
         m = 0
-        if i > 0 and uf[2 * (v - s0) + 1] < r:
-            nbk[m] = np.int64(uf[2 * (v - s0) + 1]) * 8 + 0
-            m += 1
-        if i < n0 - 1 and uf[2 * (v + s0) + 1] < r:
-            nbk[m] = np.int64(uf[2 * (v + s0) + 1]) * 8 + 1
-            m += 1
-        if j > 0 and uf[2 * (v - n2) + 1] < r:
-            nbk[m] = np.int64(uf[2 * (v - n2) + 1]) * 8 + 2
-            m += 1
-        if j < n1 - 1 and uf[2 * (v + n2) + 1] < r:
-            nbk[m] = np.int64(uf[2 * (v + n2) + 1]) * 8 + 3
-            m += 1
-        if k > 0 and uf[2 * (v - 1) + 1] < r:
-            nbk[m] = np.int64(uf[2 * (v - 1) + 1]) * 8 + 4
-            m += 1
-        if k < n2 - 1 and uf[2 * (v + 1) + 1] < r:
-            nbk[m] = np.int64(uf[2 * (v + 1) + 1]) * 8 + 5
-            m += 1
+        for d in range(6):  # the lower neighbours, within the volume
+            c = i if d < 2 else (j if d < 4 else k)
+            if c == 0 if d & 1 == 0 else c == lim[d >> 1] - 1:
+                continue
+            x = uf[2 * (v + offset[d]) + 1]
+            if x < r:
+                nbk[m] = np.int64(x) * 8 + d
+                m += 1
         if m == 0:
             continue
         for t in range(1, m):  # by neighbour rank, ascending
@@ -242,14 +233,7 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
             if other == root:
                 bits |= 1 << d
                 continue
-            if uf[2 * other + 1] < uf[2 * root + 1]:
-                young = root
-                uf[2 * root] = other
-                root = other
-            else:
-                young = other
-                uf[2 * other] = root
-            ry = uf[2 * young + 1]
+            root, young, ry = union_elder(uf, root, other)
             yi, yj, yk = _coords(young, n1, n2)
             ycell = ((2 * yi) * cs1 + 2 * yj) * cs2 + 2 * yk
             edge = vc + kstep[d]
