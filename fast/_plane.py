@@ -15,7 +15,7 @@ key starts with the rank r of its lowest vertex v, so
 * squares are only compared with squares (which of two dual components is older): by
   (r1, r2, r3), the three largest ranks of their vertices -- r1 decides between squares
   of different lowest vertices, (r2, r3) between the at most four squares of one lower
-  star -- computed in one pass over the image (:func:`square_ages`).
+  star -- computed in one pass over the image (:func:`_dual_state`).
 
 1. The primal sweep (forward, union-find on pixels with the elder rule) finds the
    0-dimensional pairs and cancels the zero-persistence ones on the spot. It also
@@ -167,27 +167,49 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
     return trimmed(buffers, npos, nfail) + (vnext, gparent, groot, lower)
 
 
+#: Fields of a square in the dual sweep's state (:func:`dual_pairs_2d`), one record per
+#: square (24 bytes): what one positive edge reads and writes comes in one or two cache lines.
+_PARENT, _AGE, _TDOWN, _TNEXT, _GPARENT, _GROOT = range(6)
+_W = 6
+
+
 @njit(cache=True, nogil=True)
-def square_ages(rank, n1, n2):
-    """The age of every square, for the dual sweep, in one pass over the image.
+def _dual_state(rank, n1, n2):
+    """The state the dual sweep starts from, one record of :data:`_W` fields per square.
 
     A square's key is its vertices' ranks, descending: (r1, r2, r3, r4), where r1 (its
     lowest vertex's rank) decides between squares of different lowest vertices, and
     (r2, r3) between the at most four squares of one lower star (two that share their
-    two lowest vertices share no other; see :func:`_square_tie`). Returns ``squares``,
-    whose odd entries hold 2 r1 (OUTSIDE, after the last square, the largest) -- the
-    even entries are for the dual union-find.
+    two lowest vertices share no other; see :func:`_square_tie`). ``_AGE`` holds 2 r1
+    (OUTSIDE, after the last square, the largest), ``_PARENT`` the union-find's parent,
+    ``_TDOWN``/``_TNEXT``/``_GPARENT``/``_GROOT`` the gradient (see
+    :func:`._kernels._cancel_dual`).
     """
     t2 = n2 - 1
     n_top = (n1 - 1) * t2
-    squares = np.empty(2 * (n_top + 1), dtype=IDX)
+    state = np.empty(_W * (n_top + 1), dtype=IDX)
     for i in range(n1 - 1):
         for j in range(t2):
             v = i * n2 + j
-            top = max(max(rank[v], rank[v + 1]), max(rank[v + n2], rank[v + n2 + 1]))
-            squares[2 * (i * t2 + j) + 1] = 2 * top
-    squares[2 * n_top + 1] = MAX_POSITION - 1  # OUTSIDE is the oldest
-    return squares
+            t = i * t2 + j
+            state[_W * t + _AGE] = 2 * max(max(rank[v], rank[v + 1]), max(rank[v + n2], rank[v + n2 + 1]))
+    state[_W * n_top + _AGE] = (MAX_POSITION - 1) | 1  # OUTSIDE is the oldest, and never alone: it is not a cell
+    for t in range(n_top + 1):
+        state[_W * t + _PARENT] = t
+        state[_W * t + _TDOWN] = NONE
+        state[_W * t + _TNEXT] = NONE
+        state[_W * t + _GPARENT] = t
+        state[_W * t + _GROOT] = t
+    return state
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _find_square(state, x):
+    """Find in the dual sweep's union-find (path halving)."""
+    while state[_W * x] != x:
+        state[_W * x] = state[_W * state[_W * x]]
+        x = state[_W * x]
+    return x
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -205,35 +227,38 @@ def _square_tie(t, rank, n2):
 
 
 @njit(cache=True, nogil=True)
-def dual_pairs_2d(order, rank, lower, squares, value_by_rank, n1, n2):
+def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2):
     """1-dimensional pairs of a 2-D image by union-find on squares and OUTSIDE, backward.
 
     The positive edges come in reverse filtration order from ``lower`` (see
     :func:`primal_pairs_2d`); each joins two dual components and is a birth, and the
     younger component's oldest square (the smaller age, ties on the lowest vertex by
-    :func:`_square_tie`, see :func:`square_ages`) dies with it. The representative of a component is its oldest
-    square (union by age), OUTSIDE the oldest of all. ``squares`` interleaves the
-    parents (even entries, set here) with 2 r1 (odd entries), whose lowest bit marks a
-    representative whose set has grown beyond its own square (one cache line for all
-    three). Zero-persistence pairs are cancelled on the spot
-    (:func:`._kernels._cancel_dual`). Returns, as :func:`primal_pairs_2d`, the pairs of
-    positive persistence (birth edge, death square, values, birth keys), the failed
-    zero-persistence pairs and the gradient state ``tdown``, ``tnext``, ``gparent``,
-    ``groot`` (compact square indices, OUTSIDE last).
+    :func:`_square_tie`) dies with it. The representative of a component is its oldest
+    square (union by age), OUTSIDE the oldest of all. The state (see
+    :func:`_dual_state`) keeps each square's parent, age and gradient in one record;
+    the lowest bit of the age marks a representative whose set has grown beyond its
+    own square. Zero-persistence pairs are cancelled on the spot
+    (:func:`._kernels._cancel_dual`).
+
+    Most positive edges have a side that is alone and younger than the other side's
+    square, so than that side's representative: that side dies, and its parent is set
+    to the other side's parent (a member of the other set), without a find.
+
+    Returns, as :func:`primal_pairs_2d`, the pairs of positive persistence (birth
+    edge, death square, values, birth keys), the failed zero-persistence pairs and the
+    gradient state ``tdown``, ``tnext``, ``gparent``, ``groot`` (compact square
+    indices, OUTSIDE last): strided views of the state.
     """
     n = n1 * n2
     cs2 = 2 * n2 - 1
     t2 = n2 - 1
     n_top = (n1 - 1) * t2
     outside = n_top
-    uf = squares
-    for t in range(n_top + 1):
-        uf[2 * t] = t
-    uf[2 * outside + 1] |= 1  # OUTSIDE is never alone: it is not a cell
-    tdown = np.full(n_top, NONE, dtype=IDX)
-    tnext = np.full(n_top, NONE, dtype=IDX)
-    gparent = np.arange(n_top + 1, dtype=IDX)
-    groot = np.arange(n_top + 1, dtype=IDX)
+    state = _dual_state(rank, n1, n2)
+    tdown = state[_TDOWN::_W][:n_top]
+    tnext = state[_TNEXT::_W][:n_top]
+    gparent = state[_GPARENT::_W]
+    groot = state[_GROOT::_W]
     buffers = pair_buffers(n_top)
     p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
     npos = nfail = 0
@@ -242,17 +267,13 @@ def dual_pairs_2d(order, rank, lower, squares, value_by_rank, n1, n2):
         value = value_by_rank[r]
         if r < n - 1 and value != value_by_rank[r + 1]:
             run_end = r + 1
-        if r >= AHEAD:
+        if r >= AHEAD:  # the four squares around that vertex
             w = order[r - AHEAD]
             wt = max(w // n2 - 1, 0) * t2 + w % n2
-            prefetch(uf, 2 * wt)
-            prefetch(uf, 2 * min(wt + t2, n_top))
-            prefetch(tdown, min(wt, n_top - 1))
-            prefetch(tnext, min(wt, n_top - 1))
-            prefetch(gparent, wt)
-            prefetch(tdown, min(wt + t2, n_top - 1))
-            prefetch(tnext, min(wt + t2, n_top - 1))
-            prefetch(gparent, min(wt + t2, n_top))
+            prefetch(state, _W * max(wt - 1, 0))
+            prefetch(state, _W * wt)
+            prefetch(state, _W * min(wt + t2 - 1, n_top))
+            prefetch(state, _W * min(wt + t2, n_top))
         code = np.int64(lower[r])
         m = code & 3
         if m == 0:
@@ -276,19 +297,26 @@ def dual_pairs_2d(order, rank, lower, squares, value_by_rank, n1, n2):
                 col = j - 1 if dirc == _LEFT else j
                 lo = (i - 1) * t2 + col if i > 0 else outside
                 hi = i * t2 + col if i < n1 - 1 else outside
-            a = _find2(uf, lo)
-            b = _find2(uf, hi)
-            if a == b:
-                raise RuntimeError("a positive edge joins one dual component")
-            # the older one (born first in this backward sweep) survives
-            ka = uf[2 * a + 1] >> 1
-            kb = uf[2 * b + 1] >> 1
-            if ka > kb or (ka == kb and _square_tie(a, rank, n2) > _square_tie(b, rank, n2)):
-                a, b = b, a
+            alo = state[_W * lo + _AGE]
+            ahi = state[_W * hi + _AGE]
+            if not alo & 1 and state[_W * lo] == lo and alo >> 1 < ahi >> 1:
+                a, b = lo, state[_W * hi]  # lo is alone and younger than hi
+            elif not ahi & 1 and state[_W * hi] == hi and ahi >> 1 < alo >> 1:
+                a, b = hi, state[_W * lo]
+            else:
+                a = _find_square(state, lo)
+                b = _find_square(state, hi)
+                if a == b:
+                    raise RuntimeError("a positive edge joins one dual component")
+                # the older one (born first in this backward sweep) survives
+                ka = state[_W * a + _AGE] >> 1
+                kb = state[_W * b + _AGE] >> 1
+                if ka > kb or (ka == kb and _square_tie(a, rank, n2) > _square_tie(b, rank, n2)):
+                    a, b = b, a
             tau = a  # a representative is its component's oldest square
-            age = uf[2 * a + 1]
-            uf[2 * a] = b
-            uf[2 * b + 1] |= 1
+            age = state[_W * a + _AGE]
+            state[_W * a] = b  # b: the other component's representative, or a member of it
+            state[_W * b + _AGE] |= 1  # (a member's flag is never read again)
             ra = age >> 1
             if ra >= run_end:  # positive persistence
                 p_birth[npos] = edge
@@ -301,9 +329,9 @@ def dual_pairs_2d(order, rank, lower, squares, value_by_rank, n1, n2):
                 # tau is alone in its component, so its gradient tree is {tau}: exactly
                 # one V-path, the edge itself
                 other = hi if lo == tau else lo
-                tdown[tau] = edge
-                tnext[tau] = other
-                gparent[tau] = other
+                state[_W * tau + _TDOWN] = edge
+                state[_W * tau + _TNEXT] = other
+                state[_W * tau + _GPARENT] = other
             elif not _cancel_dual(edge, tau, lo, hi, tdown, tnext, gparent, groot):
                 f_birth[nfail] = edge
                 f_death[nfail] = _top_cell(tau, 1, n1, n2)

@@ -174,9 +174,7 @@ class _Complex:
         _, n1, n2 = self.shape3
         *self.primal_state, lower = self._store(
             0, P.primal_pairs_2d(self.order, self.rank, self.value_by_rank, n1, n2))
-        squares = P.square_ages(self.rank, n1, n2)
-        self.dual_state = self._store(1, P.dual_pairs_2d(self.order, self.rank, lower, squares, self.value_by_rank,
-                                                         n1, n2))
+        self.dual_state = self._store(1, P.dual_pairs_2d(self.order, self.rank, lower, self.value_by_rank, n1, n2))
 
     def _pairs_3d(self):
         n0, n1, n2 = self.shape3
