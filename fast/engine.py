@@ -84,25 +84,80 @@ from . import _volume as V
 __all__ = ["morse_structures", "morse_structures_batch", "persistence_diagram", "persistence_pairs"]
 
 
-def _stable_argsort(keys):
-    """Indices that sort `keys` ascending, ties by index ascending (a stable sort, done faster).
+@njit(cache=True, nogil=True)
+def _packed_keys(bits, low_bits, descending):
+    """Sort keys of float64 values (given as their bits), the index in the low `low_bits` bits.
 
-    An unstable (vectorised) quicksort, then only the runs of equal keys are put in
-    index order.
+    The bits of a float, sign bit flipped (all bits for a negative number), order
+    as the float does; complemented, they order as its negation. The value keeps the
+    high bits, so keys are distinct and equal values come in index order.
     """
-    order = np.argsort(keys, kind="quicksort")
-    ranked = keys[order]
-    tied = np.flatnonzero(ranked[1:] == ranked[:-1])
-    if tied.size:
-        members = np.unique(np.concatenate([tied, tied + 1]))
-        run = np.cumsum(np.r_[True, np.diff(members) > 1] | np.r_[True, ranked[members[1:]] != ranked[members[:-1]]])
-        order[members] = order[members][np.lexsort((order[members], run))]
-    return order
+    sign = np.uint64(1) << np.uint64(63)
+    low = (np.uint64(1) << np.uint64(low_bits)) - np.uint64(1)
+    keys = np.empty(bits.size, dtype=np.uint64)
+    for i in range(bits.size):
+        b = bits[i]
+        b = ~b if b & sign else b | sign
+        if descending:
+            b = ~b
+        keys[i] = (b & ~low) | np.uint64(i)
+    return keys
 
 
-def _stable_descending_order(flat):
-    """Pixels by value descending, ties by index ascending."""
-    return _stable_argsort(-flat)
+@njit(cache=True, nogil=True)
+def _unpack(keys, values, low_bits, descending):
+    """The order and the sorted values from sorted :func:`_packed_keys`.
+
+    Keys that agree but for the index hold equal values, or values that differ
+    only in bits the index took: those runs (rare, short) are sorted again by value,
+    stably, so that the order is by value, ties by index.
+    """
+    n = keys.size
+    low = (np.uint64(1) << np.uint64(low_bits)) - np.uint64(1)
+    order = np.empty(n, dtype=np.int64)
+    ranked = np.empty(n, dtype=np.float64)
+    for r in range(n):
+        order[r] = np.int64(keys[r] & low)
+        ranked[r] = values[order[r]]
+    r = 0
+    while r < n - 1:
+        if (keys[r] ^ keys[r + 1]) > low:
+            r += 1
+            continue
+        end = r + 1  # the run [r, end] shares the value's high bits
+        mixed = ranked[end] != ranked[r]
+        while end < n - 1 and (keys[end] ^ keys[end + 1]) <= low:
+            end += 1
+            mixed |= ranked[end] != ranked[r]
+        if mixed:  # stable: the run is in index order
+            run = ranked[r:end + 1]
+            by_value = np.argsort(-run if descending else run, kind="mergesort")
+            order[r:end + 1] = order[r:end + 1][by_value]
+            ranked[r:end + 1] = run[by_value]
+        r = end + 1
+    return order, ranked
+
+
+def _stable_argsort(values, descending=False):
+    """Indices that sort float `values` (ascending, or descending), ties by index ascending.
+
+    One vectorised sort of distinct 64-bit keys (value bits, then index), so runs
+    of equal values cost nothing extra. Also returns the sorted values.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64) + 0.0  # -0.0 is 0.0
+    low_bits = max(1, int(values.size - 1).bit_length())
+    keys = _packed_keys(values.view(np.uint64), low_bits, descending)
+    keys.sort()
+    return _unpack(keys, values, low_bits, descending)
+
+
+@njit(cache=True, nogil=True)
+def _ranks(order):
+    """The inverse permutation of `order`: each pixel's rank."""
+    rank = np.empty(order.size, dtype=K.IDX)
+    for r in range(order.size):
+        rank[order[r]] = r
+    return rank
 
 
 class _Pairs:
@@ -152,10 +207,8 @@ class _Complex:
             raise ValueError(f"`likelihood` is too large for the fast engine: {values.size} pixels; "
                              f"at most {K.MAX_POSITION // K.SLOT} (use tiles)")
         flat = values.ravel()
-        self.order = _stable_descending_order(flat)
-        self.rank = np.empty(flat.size, dtype=K.IDX)
-        self.rank[self.order] = np.arange(flat.size, dtype=K.IDX)
-        self.value_by_rank = flat[self.order]
+        self.order, self.value_by_rank = _stable_argsort(flat, descending=True)
+        self.rank = _ranks(self.order)
         self.positive, self.failed = {}, {}
         self.middle = None
         # each pass also cancels its zero-persistence pairs and keeps the gradient state
@@ -326,7 +379,7 @@ def _small(pairs, epsilon):
     """
     persistence = pairs.persistence
     small = np.flatnonzero((persistence > 0) & (persistence <= epsilon))
-    return small[_stable_argsort(persistence[small])]
+    return small[_stable_argsort(persistence[small])[0]]
 
 
 def _structures(values, epsilon, frame):
@@ -382,7 +435,7 @@ def _structures(values, epsilon, frame):
     # ridges: edges whose pair has persistence above epsilon, the most persistent first
     persistence = np.concatenate([t.persistence for t in ridge_pairs])
     edges = np.concatenate([ridge_pairs[0].death] + [t.birth for t in ridge_pairs[1:]])
-    by_strength = _stable_argsort(-persistence)
+    by_strength = _stable_argsort(persistence, descending=True)[0]
     ridges, ridge_saliency = _paint_ridges(edges[by_strength], persistence[by_strength], vnext, n0, n1, n2)
 
     # basins: the critical top cells are the roots, labelled in filtration order

@@ -117,6 +117,35 @@ def test_same_input_same_output_every_run():
         assert again.pairs == first.pairs
 
 
+_CLOSE_VALUES = st.lists(
+    st.tuples(st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, -2.5e10, np.inf]), st.integers(-3, 3)),
+    min_size=1, max_size=60)
+
+
+@given(_CLOSE_VALUES, st.booleans())
+@example([(1.0, k) for k in range(-3, 4)] * 3, True)
+def test_sort_orders_by_value_then_index(values, descending):
+    """The engine's one global sort: by value (either way), ties by index, -0.0 equal to 0.0,
+    values a few units in the last place apart told apart (they share the key's value bits)."""
+    from dmtloss.fast.engine import _stable_argsort
+    x = np.array([np.nextafter(v, np.inf) if k > 0 else v for v, k in values])
+    x += np.array([k * np.spacing(v) for v, k in values])  # neighbouring floats
+    x = np.where(np.isfinite(x), x, np.array([v for v, _ in values]))
+    order, ranked = _stable_argsort(x, descending=descending)
+    want = np.lexsort((np.arange(x.size), -x if descending else x))
+    assert order.tolist() == want.tolist()
+    assert ranked.tolist() == x[want].tolist()
+
+
+def test_sort_of_a_long_run_of_nearly_equal_values():
+    """Thousands of distinct values whose keys differ only in the index bits: sorted again as one run."""
+    from dmtloss.fast.engine import _stable_argsort
+    x = 1.0 + np.random.default_rng(3).integers(0, 50, 5000) * np.spacing(1.0)
+    for descending in (False, True):
+        order, ranked = _stable_argsort(x, descending=descending)
+        assert order.tolist() == np.lexsort((np.arange(x.size), -x if descending else x)).tolist()
+
+
 def _ranked(shape, levels, seed):
     """A random image (with `levels` values, or floats) and its pixels' ranks."""
     x = np.random.default_rng(seed).random(shape)
