@@ -282,8 +282,8 @@ class _Complex:
         return ((2 * i) * self.cs[1] + 2 * j) * self.cs[2] + 2 * k
 
     def coords(self, cells):
-        coords = np.stack(np.unravel_index(cells, self.cs), axis=-1).astype(np.int64)
-        return coords[:, 3 - self.ndim:]
+        """Doubled coordinates of cells, one row each (a cell id of -1 gives a row of -1)."""
+        return _cell_coords(np.asarray(cells, dtype=np.int64), self.cs[1], self.cs[2], self.ndim)
 
     def tables(self):
         """The pairs of positive persistence of each dimension, 0 first, with birth keys."""
@@ -298,18 +298,33 @@ class _Complex:
         """Pairs of positive persistence and the essential class, by birth position."""
         tables = self.tables()
         essential = self.vertex_cell(self.order[:1])
-        births = np.concatenate([essential] + [t.birth for t in tables])
         keys = np.concatenate([[0]] + [t.key for t in tables])  # the essential vertex has rank 0
         order = np.argsort(keys)  # distinct keys
-        deaths = np.concatenate([t.death for t in tables])
-        death_coords = np.concatenate([np.full((1, self.ndim), -1, np.int64), self.coords(deaths)])
+        births = np.concatenate([essential] + [t.birth for t in tables])[order]
+        deaths = np.concatenate([[-1]] + [t.death for t in tables])[order]  # the essential class: a row of -1
         return PersistencePairs(
-            dim=np.concatenate([[0]] + [np.full(len(t), t.dim) for t in tables])[order],
-            birth=self.coords(births)[order],
-            death=death_coords[order],
-            birth_value=np.concatenate([self.value_by_rank[:1]] + [t.birth_value for t in tables])[order],
-            death_value=np.concatenate([[-np.inf]] + [t.death_value for t in tables])[order],
+            dim=_Sealed(np.concatenate([[0]] + [np.full(len(t), t.dim) for t in tables])[order]),
+            birth=_Sealed(self.coords(births)),
+            death=_Sealed(self.coords(deaths)),
+            birth_value=_Sealed(np.concatenate([self.value_by_rank[:1]] + [t.birth_value for t in tables])[order]),
+            death_value=_Sealed(np.concatenate([[-np.inf]] + [t.death_value for t in tables])[order]),
         )
+
+
+@njit(cache=True, nogil=True)
+def _cell_coords(cells, cs1, cs2, ndim):
+    """The last `ndim` doubled coordinates of each cell (a row of -1 for a cell id of -1)."""
+    out = np.empty((cells.size, ndim), dtype=np.int64)
+    for q in range(cells.size):
+        if cells[q] < 0:
+            out[q, :] = -1
+            continue
+        c0, c1, c2 = K._coords(cells[q], cs1, cs2)
+        if ndim == 3:
+            out[q, 0] = c0
+        out[q, ndim - 2] = c1
+        out[q, ndim - 1] = c2
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -350,7 +365,7 @@ def _basins(tnext, roots):
     label[n_top] = 0  # OUTSIDE
     for r in range(roots.size):
         label[roots[r]] = r + 1
-    trail = np.empty(n_top, dtype=np.int64)
+    trail = np.empty(n_top, dtype=K.IDX)
     for start in range(n_top):
         t = start
         length = 0
@@ -441,7 +456,7 @@ def _structures(values, epsilon, frame):
     # basins: the critical top cells are the roots, labelled in filtration order
     is_root = (critical_coords & 1).sum(axis=1) == d
     root_tops = _top_indices(cx, critical[is_root])
-    label = _basins(tnext, root_tops)
+    label = _basins(np.ascontiguousarray(tnext), root_tops)  # read in memory order: unstrided
     root_strength = np.concatenate([[np.inf], strength[is_root]])
     if d == 2:
         boundaries, boundary_saliency = P.paint_boundaries_2d(label, root_strength, bool(frame), n1, n2)
