@@ -139,21 +139,39 @@ def trimmed(buffers, npos, nfail):
             p_key[:npos].copy(), f_birth[:nfail].copy(), f_death[:nfail].copy(), f_value[:nfail].copy())
 
 
-@njit(cache=True, nogil=True)
-def primal_start(rank):
-    """The state a primal sweep starts from: ``uf``, ``gparent``, ``groot``, ``vnext``.
+def empty(n, dtype=IDX):
+    """An uninitialised array allocated by numpy, not inside a kernel.
 
-    ``uf`` interleaves the union-find's parents (even entries; a representative is the
-    oldest vertex of its component) with the vertices' ranks (odd), so that a root's
-    rank comes in the same cache line; ``gparent``/``groot`` are the gradient trees'
-    union-find (see :func:`_cancel_primal`), ``vnext`` the vertex-edge matching.
+    numpy asks the OS for transparent huge pages for large arrays (Linux), so that
+    first touching the memory faults once per 2 MB rather than once per 4 KB: the
+    large work arrays of the sweeps are allocated here and handed to the kernels.
     """
-    n = rank.size
-    uf = np.empty(2 * n, dtype=IDX)
-    for v in range(n):
+    return np.empty(n, dtype=dtype)
+
+
+def primal_arrays(n):
+    """The work arrays of a primal sweep over n vertices (see :func:`primal_start`)."""
+    return empty(2 * n), empty(n), empty(n), empty(n)
+
+
+@njit(cache=True, nogil=True)
+def primal_start(rank, work):
+    """The state a primal sweep starts from, in the arrays of :func:`primal_arrays`.
+
+    Returns ``uf``, ``gparent``, ``groot``, ``vnext``: ``uf`` interleaves the
+    union-find's parents (even entries; a representative is the oldest vertex of its
+    component) with the vertices' ranks (odd), so that a root's rank comes in the same
+    cache line; ``gparent``/``groot`` are the gradient trees' union-find (see
+    :func:`_cancel_primal`), ``vnext`` the vertex-edge matching.
+    """
+    uf, gparent, groot, vnext = work
+    for v in range(rank.size):
         uf[2 * v] = v
         uf[2 * v + 1] = rank[v]
-    return uf, np.arange(n, dtype=IDX), np.arange(n, dtype=IDX), np.full(n, NONE, dtype=IDX)
+        gparent[v] = v
+        groot[v] = v
+        vnext[v] = NONE
+    return uf, gparent, groot, vnext
 
 
 @njit(cache=True, nogil=True)

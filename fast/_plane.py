@@ -40,8 +40,8 @@ the few cells that need one (the critical cells) come from :func:`positions_2d`.
 import numpy as np
 from numba import njit
 
-from ._kernels import (IDX, MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _top_cell, pair_buffers, primal_start,
-                       prefetch, trimmed, union_elder)
+from ._kernels import (MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _top_cell, empty, pair_buffers,
+                       prefetch, primal_start, trimmed, union_elder)
 
 #: How many vertices ahead the sweeps prefetch.
 AHEAD = 8
@@ -65,7 +65,7 @@ def _find2(uf, x):
 
 
 @njit(cache=True, nogil=True)
-def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
+def primal_pairs_2d(order, rank, value_by_rank, n1, n2, work):
     """0-dimensional pairs by union-find with the elder rule, in filtration order.
 
     As :func:`._volume.primal_pairs_3d` for volumes. For the dual sweep it records
@@ -82,7 +82,7 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2):
     cs2 = 2 * n2 - 1
     big = n  # the rank of a pixel beyond the frame: never lower
     none = np.int64(1) << 62  # the sort key of a neighbour outside the lower star
-    uf, gparent, groot, vnext = primal_start(rank)  # parents beside ranks
+    uf, gparent, groot, vnext = primal_start(rank, work)  # parents beside ranks
     lower = np.empty(n, dtype=np.uint16)
     # pairs of positive persistence; zero-persistence pairs left uncancelled
     buffers = pair_buffers(n)
@@ -173,8 +173,13 @@ _PARENT, _AGE, _TDOWN, _TNEXT, _GPARENT, _GROOT = range(6)
 _W = 6
 
 
+def dual_arrays(n1, n2):
+    """The work array of :func:`dual_pairs_2d` (see :func:`._kernels.empty`)."""
+    return empty(_W * ((n1 - 1) * (n2 - 1) + 1))
+
+
 @njit(cache=True, nogil=True)
-def _dual_state(rank, n1, n2):
+def _dual_state(rank, n1, n2, state):
     """The state the dual sweep starts from, one record of :data:`_W` fields per square.
 
     A square's key is its vertices' ranks, descending: (r1, r2, r3, r4), where r1 (its
@@ -187,7 +192,6 @@ def _dual_state(rank, n1, n2):
     """
     t2 = n2 - 1
     n_top = (n1 - 1) * t2
-    state = np.empty(_W * (n_top + 1), dtype=IDX)
     for i in range(n1 - 1):
         for j in range(t2):
             v = i * n2 + j
@@ -227,7 +231,7 @@ def _square_tie(t, rank, n2):
 
 
 @njit(cache=True, nogil=True)
-def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2):
+def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2, state):
     """1-dimensional pairs of a 2-D image by union-find on squares and OUTSIDE, backward.
 
     The positive edges come in reverse filtration order from ``lower`` (see
@@ -247,14 +251,15 @@ def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2):
     Returns, as :func:`primal_pairs_2d`, the pairs of positive persistence (birth
     edge, death square, values, birth keys), the failed zero-persistence pairs and the
     gradient state ``tdown``, ``tnext``, ``gparent``, ``groot`` (compact square
-    indices, OUTSIDE last): strided views of the state.
+    indices, OUTSIDE last): strided views of ``state``, room for :data:`_W` (n1 - 1)
+    (n2 - 1) + :data:`_W` numbers (see :func:`dual_arrays`).
     """
     n = n1 * n2
     cs2 = 2 * n2 - 1
     t2 = n2 - 1
     n_top = (n1 - 1) * t2
     outside = n_top
-    state = _dual_state(rank, n1, n2)
+    _dual_state(rank, n1, n2, state)
     tdown = state[_TDOWN::_W][:n_top]
     tnext = state[_TNEXT::_W][:n_top]
     gparent = state[_GPARENT::_W]

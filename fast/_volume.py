@@ -162,7 +162,7 @@ def _block(v, i, j, k, rank, n0, n1, n2, big, nr):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
+def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2, work):
     """0-dimensional pairs by union-find with the elder rule, in filtration order.
 
     As :func:`._plane.primal_pairs_2d`, for a volume. Returns the pairs of positive
@@ -175,7 +175,7 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2):
     s0 = n1 * n2
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
     n = n0 * s0
-    uf, gparent, groot, vnext = primal_start(rank)  # parents beside ranks
+    uf, gparent, groot, vnext = primal_start(rank, work)  # parents beside ranks
     positive = np.zeros(n, dtype=np.uint8)
     buffers = pair_buffers(n)
     p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers

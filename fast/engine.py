@@ -85,7 +85,7 @@ __all__ = ["morse_structures", "morse_structures_batch", "persistence_diagram", 
 
 
 @njit(cache=True, nogil=True)
-def _packed_keys(bits, low_bits, descending):
+def _packed_keys(bits, low_bits, descending, keys):
     """Sort keys of float64 values (given as their bits), the index in the low `low_bits` bits.
 
     The bits of a float, sign bit flipped (all bits for a negative number), order
@@ -94,18 +94,16 @@ def _packed_keys(bits, low_bits, descending):
     """
     sign = np.uint64(1) << np.uint64(63)
     low = (np.uint64(1) << np.uint64(low_bits)) - np.uint64(1)
-    keys = np.empty(bits.size, dtype=np.uint64)
     for i in range(bits.size):
         b = bits[i]
         b = ~b if b & sign else b | sign
         if descending:
             b = ~b
         keys[i] = (b & ~low) | np.uint64(i)
-    return keys
 
 
 @njit(cache=True, nogil=True)
-def _unpack(keys, values, low_bits, descending):
+def _unpack(keys, values, low_bits, descending, order, ranked):
     """The order and the sorted values from sorted :func:`_packed_keys`.
 
     Keys that agree but for the index hold equal values, or values that differ
@@ -114,8 +112,6 @@ def _unpack(keys, values, low_bits, descending):
     """
     n = keys.size
     low = (np.uint64(1) << np.uint64(low_bits)) - np.uint64(1)
-    order = np.empty(n, dtype=np.int64)
-    ranked = np.empty(n, dtype=np.float64)
     for r in range(n):
         order[r] = np.int64(keys[r] & low)
         ranked[r] = values[order[r]]
@@ -146,15 +142,16 @@ def _stable_argsort(values, descending=False):
     """
     values = np.ascontiguousarray(values, dtype=np.float64) + 0.0  # -0.0 is 0.0
     low_bits = max(1, int(values.size - 1).bit_length())
-    keys = _packed_keys(values.view(np.uint64), low_bits, descending)
+    keys = K.empty(values.size, np.uint64)
+    _packed_keys(values.view(np.uint64), low_bits, descending, keys)
     keys.sort()
-    return _unpack(keys, values, low_bits, descending)
+    order, ranked = K.empty(values.size, np.int64), K.empty(values.size, np.float64)
+    return _unpack(keys, values, low_bits, descending, order, ranked)
 
 
 @njit(cache=True, nogil=True)
-def _ranks(order):
+def _ranks(order, rank):
     """The inverse permutation of `order`: each pixel's rank."""
-    rank = np.empty(order.size, dtype=K.IDX)
     for r in range(order.size):
         rank[order[r]] = r
     return rank
@@ -208,7 +205,7 @@ class _Complex:
                              f"at most {K.MAX_POSITION // K.SLOT} (use tiles)")
         flat = values.ravel()
         self.order, self.value_by_rank = _stable_argsort(flat, descending=True)
-        self.rank = _ranks(self.order)
+        self.rank = _ranks(self.order, K.empty(flat.size))
         self.positive, self.failed = {}, {}
         self.middle = None
         # each pass also cancels its zero-persistence pairs and keeps the gradient state
@@ -226,13 +223,14 @@ class _Complex:
     def _pairs_2d(self):
         _, n1, n2 = self.shape3
         *self.primal_state, lower = self._store(
-            0, P.primal_pairs_2d(self.order, self.rank, self.value_by_rank, n1, n2))
-        self.dual_state = self._store(1, P.dual_pairs_2d(self.order, self.rank, lower, self.value_by_rank, n1, n2))
+            0, P.primal_pairs_2d(self.order, self.rank, self.value_by_rank, n1, n2, K.primal_arrays(n1 * n2)))
+        self.dual_state = self._store(1, P.dual_pairs_2d(self.order, self.rank, lower, self.value_by_rank, n1, n2,
+                                                         P.dual_arrays(n1, n2)))
 
     def _pairs_3d(self):
         n0, n1, n2 = self.shape3
         rank, value_by_rank = self.rank, self.value_by_rank
-        *self.primal_state, positive = self._store(0, V.primal_pairs_3d(self.order, rank, value_by_rank, n0, n1, n2))
+        *self.primal_state, positive = self._store(0, V.primal_pairs_3d(self.order, rank, value_by_rank, n0, n1, n2, K.primal_arrays(n0 * n1 * n2)))
         code, owner, sums, self.grad, uf, fails, ties = V.lower_stars(rank, self._tied(), positive, n0, n1, n2)
         dual, self.dual_state, negative = V.dual_sweep(self.order, value_by_rank, code, uf, n0, n1, n2)
         self._store(2, dual)  # birth keys: positions, computed for the pairs reported (tables)
@@ -354,18 +352,19 @@ def _paint_ridges(edges, strength, vnext, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True)
-def _basins(tnext, roots):
+def _basins(tnext, roots, label, trail):
     """Label each top cell (compact index) with the basin it flows to (0 = OUTSIDE).
 
     ``tnext[t]`` is the top cell (or OUTSIDE, index ``tnext.size``) that t flows to
     through the facet it is matched with; ``roots`` are the critical top cells.
+    Fills ``label`` (room for one more than ``tnext``) using ``trail`` (as long as
+    ``tnext``) and returns it but for OUTSIDE.
     """
     n_top = tnext.size
-    label = np.full(n_top + 1, -1, dtype=np.int64)
+    label[:] = -1
     label[n_top] = 0  # OUTSIDE
     for r in range(roots.size):
         label[roots[r]] = r + 1
-    trail = np.empty(n_top, dtype=K.IDX)
     for start in range(n_top):
         t = start
         length = 0
@@ -456,7 +455,8 @@ def _structures(values, epsilon, frame):
     # basins: the critical top cells are the roots, labelled in filtration order
     is_root = (critical_coords & 1).sum(axis=1) == d
     root_tops = _top_indices(cx, critical[is_root])
-    label = _basins(np.ascontiguousarray(tnext), root_tops)  # read in memory order: unstrided
+    n_top = tnext.size
+    label = _basins(np.ascontiguousarray(tnext), root_tops, K.empty(n_top + 1, np.int64), K.empty(n_top))
     root_strength = np.concatenate([[np.inf], strength[is_root]])
     if d == 2:
         boundaries, boundary_saliency = P.paint_boundaries_2d(label, root_strength, bool(frame), n1, n2)
