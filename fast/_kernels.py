@@ -253,6 +253,10 @@ def _cancel_dual(f, tau, lo, hi, tdown, tnext, gparent, groot):
     return True
 
 
+#: How many pairs ahead the cancellations prefetch.
+PAIRS_AHEAD = 8
+
+
 @njit(cache=True, nogil=True)
 def simplify_primal(births, deaths, vnext, gparent, groot, n1, n2, cs1, cs2):
     """Cancel the given vertex-edge pairs (cells) in order, from the state `primal_pairs` left.
@@ -273,11 +277,19 @@ def simplify_primal(births, deaths, vnext, gparent, groot, n1, n2, cs1, cs2):
 def simplify_dual(births, deaths, tdown, tnext, gparent, groot, n0, n1, n2):
     """Cancel the given (d-1, d) pairs in order, from the state `dual_pairs` left.
 
-    Modifies the state in place; returns the failures.
+    Modifies the state in place; returns the failures. The pairs come in persistence
+    order, all over the image: the state of the pair :data:`PAIRS_AHEAD` ahead is
+    prefetched.
     """
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
     failed = np.zeros(births.size, dtype=np.bool_)
     for t in range(births.size):
+        if t + PAIRS_AHEAD < births.size:
+            lo, hi = _cofacet_tops(births[t + PAIRS_AHEAD], n0, n1, n2, cs1, cs2)
+            prefetch(gparent, lo)
+            prefetch(gparent, hi)
+            prefetch(tnext, min(lo, tnext.size - 1))
+            prefetch(tnext, min(hi, tnext.size - 1))
         lo, hi = _cofacet_tops(births[t], n0, n1, n2, cs1, cs2)
         tau = top_index(deaths[t], n0, n1, n2)
         failed[t] = not _cancel_dual(births[t], tau, lo, hi, tdown, tnext, gparent, groot)
