@@ -103,18 +103,20 @@ def _packed_keys(bits, low_bits, descending, keys):
 
 
 @njit(cache=True, nogil=True)
-def _unpack(keys, values, low_bits, descending, order, ranked):
-    """The order and the sorted values from sorted :func:`_packed_keys`.
+def _unpack(keys, values, low_bits, order, ranked):
+    """The order and the sorted values from sorted :func:`_packed_keys`, and the mixed runs.
 
-    Keys that agree but for the index hold equal values, or values that differ
-    only in bits the index took: those runs (rare, short) are sorted again by value,
-    stably, so that the order is by value, ties by index.
+    Keys that agree but for the index hold equal values, or values that differ only
+    in bits the index took. Returns the bounds ``[start, end)`` of the runs of such keys
+    that hold different values (rare, short; the caller sorts them again, see
+    :func:`_stable_argsort`), flat.
     """
     n = keys.size
     low = (np.uint64(1) << np.uint64(low_bits)) - np.uint64(1)
     for r in range(n):
         order[r] = np.int64(keys[r] & low)
         ranked[r] = values[order[r]]
+    bounds = []
     r = 0
     while r < n - 1:
         if (keys[r] ^ keys[r + 1]) > low:
@@ -125,20 +127,20 @@ def _unpack(keys, values, low_bits, descending, order, ranked):
         while end < n - 1 and (keys[end] ^ keys[end + 1]) <= low:
             end += 1
             mixed |= ranked[end] != ranked[r]
-        if mixed:  # stable: the run is in index order
-            run = ranked[r:end + 1]
-            by_value = np.argsort(-run if descending else run, kind="mergesort")
-            order[r:end + 1] = order[r:end + 1][by_value]
-            ranked[r:end + 1] = run[by_value]
+        if mixed:
+            bounds.append(r)
+            bounds.append(end + 1)
         r = end + 1
-    return order, ranked
+    return np.array(bounds, dtype=np.int64)
 
 
 def _stable_argsort(values, descending=False):
     """Indices that sort float `values` (ascending, or descending), ties by index ascending.
 
     One vectorised sort of distinct 64-bit keys (value bits, then index), so runs
-    of equal values cost nothing extra. Also returns the sorted values.
+    of equal values cost nothing extra; the rare runs of keys that differ only in the
+    index bits but hold different values are sorted again, by value then index. Also
+    returns the sorted values.
     """
     values = np.ascontiguousarray(values, dtype=np.float64) + 0.0  # -0.0 is 0.0
     low_bits = max(1, int(values.size - 1).bit_length())
@@ -146,7 +148,15 @@ def _stable_argsort(values, descending=False):
     _packed_keys(values.view(np.uint64), low_bits, descending, keys)
     keys.sort()
     order, ranked = K.empty(values.size, np.int64), K.empty(values.size, np.float64)
-    return _unpack(keys, values, low_bits, descending, order, ranked)
+    bounds = _unpack(keys, values, low_bits, order, ranked).reshape(-1, 2)
+    if len(bounds):  # each run is in index order: sort its members by value, then index
+        lengths = bounds[:, 1] - bounds[:, 0]
+        run = np.repeat(np.arange(len(bounds)), lengths)
+        members = bounds[run, 0] + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        by_value = np.lexsort((order[members], -ranked[members] if descending else ranked[members], run))
+        order[members] = order[members][by_value]
+        ranked[members] = ranked[members][by_value]
+    return order, ranked
 
 
 @njit(cache=True, nogil=True)
