@@ -14,12 +14,16 @@ Images (see :func:`make_image`)
     Voronoi-like walls (curves in 2-D, sheets in 3-D) of varying strength, with
     correlated noise, through a logistic: the kind of map a network trained on
     electron-microscopy membranes outputs.
+``membrane-8bit``
+    The membrane map rounded to 256 levels, as saved in an 8-bit image: about 4,000
+    pixels share each value at 1024^2 (only in ``Ties2D``).
 
 Suites
 
 =====================  ===========================================================
 ``MorseStructures2D``  ``fast.morse_structures``, sides 256 .. 2048, epsilon 0 and 0.2
 ``MorseStructures3D``  the same on volumes, sides 32 .. 128
+``Ties2D``             the same on ``membrane-8bit``, sides 512 and 1024
 ``Batch``              ``fast.morse_structures_batch`` on 8 x 512^2, 1 and 2 workers
 ``Diagrams2D/3D``      diagrams by the fast engine, cripser and GUDHI on the same
                        images (same params), so that ratios come from one run
@@ -118,7 +122,12 @@ def _membrane(shape, rng):
     return special.expit(walls, out=walls)
 
 
-_GENERATORS = {"smooth": _smooth, "membrane": _membrane}
+def _membrane_8bit(shape, rng):
+    """The membrane map stored as 8-bit levels, as a network's output often is saved."""
+    return np.round(_membrane(shape, rng) * 255) / 255
+
+
+_GENERATORS = {"smooth": _smooth, "membrane": _membrane, "membrane-8bit": _membrane_8bit}
 
 
 @functools.lru_cache(maxsize=4)
@@ -127,7 +136,8 @@ def make_image(kind, shape, seed=SEED):
 
     Parameters
     ----------
-    kind : {"smooth", "membrane"}
+    kind : {"smooth", "membrane", "membrane-8bit"}
+        ``membrane-8bit`` is the membrane map rounded to 256 levels: ties everywhere.
     shape : tuple of int
         2-D or 3-D.
     seed : int, optional
@@ -275,6 +285,24 @@ class MorseStructures2D(_Suite):
 
     def peakmem_reference(self, image, side, epsilon):
         """Baseline: the process after setup (imports, compiled kernels, the image)."""
+
+
+class Ties2D(_Suite):
+    """``fast.morse_structures`` on 8-bit images, where thousands of pixels share a value.
+
+    Ties decide the filtration order and the zero-persistence pairs cancelled on
+    level sets; this suite keeps the cost of both in view.
+    """
+
+    params = ([512, 1024], [0.0, 0.2])
+    param_names = ("side", "epsilon")
+
+    def setup(self, side, epsilon):
+        warm_up(2)
+        self.image = make_image("membrane-8bit", (side, side))
+
+    def time_morse_structures(self, side, epsilon):
+        fast.morse_structures(self.image, epsilon)
 
 
 class MorseStructures3D(_Suite):

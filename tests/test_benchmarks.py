@@ -80,7 +80,7 @@ def compiled_signatures():
 
 def test_every_suite_is_found(engines):
     names = {cls.__name__ for cls in suites(engines)}
-    assert {"MorseStructures2D", "MorseStructures3D", "Batch", "Diagrams2D", "Diagrams3D",
+    assert {"MorseStructures2D", "Ties2D", "MorseStructures3D", "Batch", "Diagrams2D", "Diagrams3D",
             "Reference", "Exactness"} <= names, names
 
 
@@ -112,7 +112,7 @@ def test_slow_grid_points_need_the_environment_variable(engines, monkeypatch):
 
 
 def test_images_are_seeded_and_read_only(engines):
-    for kind in engines.KINDS:
+    for kind in engines.KINDS + ("membrane-8bit",):
         for shape in [(20, 30), (6, 7, 8)]:
             image = engines.make_image(kind, shape)
             again = engines.make_image.__wrapped__(kind, shape)
@@ -120,6 +120,8 @@ def test_images_are_seeded_and_read_only(engines):
             assert np.array_equal(image, again), "same seed, same image"
             assert not image.flags.writeable
             assert 0 <= image.min() and image.max() <= 1
+            if kind == "membrane-8bit":
+                assert len(np.unique(image)) <= 256, "8-bit levels"
 
 
 def test_loss_suites_run_at_their_smallest_batch(loss_benchmarks):
