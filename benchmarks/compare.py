@@ -8,8 +8,8 @@ Usage::
 What is measured (the images are those of the asv suites, :mod:`benchmarks.engines`):
 
 1. Single images, 2-D 512^2 and 1024^2 (and 2048^2), 3-D 64^3 (and 128^3), smooth and
-   membrane: the fast engine's whole answer ``fast.morse_structures(x, 0.2)``, its bare
-   diagram ``fast.persistence_diagram(x)``, cripser's diagram
+   membrane (and at 1024^2 the membrane map in 8-bit levels): the fast engine's whole
+   answer ``fast.morse_structures(x, 0.2)``, its bare diagram ``fast.persistence_diagram(x)``, cripser's diagram
    ``cripser.computePH(-x, maxdim=x.ndim - 1)`` and GUDHI's
    ``gudhi.CubicalComplex(vertices=-x).persistence(homology_coeff_field=2,
    min_persistence=0)``. Each time is the median of up to ``--repeat`` calls (at least
@@ -62,6 +62,8 @@ from benchmarks.engines import KINDS, diagram_function, make_batch, make_image, 
 from dmtloss import fast  # noqa: E402
 
 EPSILON = 0.2
+#: An 8-bit image (thousands of pixels per value), compared at this shape only.
+TIES, TIES_SHAPE = "membrane-8bit", (1024, 1024)
 SHAPES = [(512, 512), (1024, 1024), (64, 64, 64)]
 FULL_SHAPES = [(512, 512), (1024, 1024), (2048, 2048), (64, 64, 64), (128, 128, 128)]
 BATCH = (8, (512, 512))
@@ -133,7 +135,7 @@ def single_image_rows(shapes, repeat, budget, log):
     rows = []
     for shape in shapes:
         warm_up(len(shape))
-        for kind in KINDS:
+        for kind in KINDS + ((TIES,) if shape == TIES_SHAPE else ()):
             x = make_image(kind, shape)
             row = {"image": _label(shape), "kind": kind}
             row["structures"] = median_time(fast.morse_structures, x, EPSILON,
