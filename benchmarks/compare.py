@@ -9,7 +9,8 @@ What is measured (the images are those of the asv suites, :mod:`benchmarks.engin
 
 1. Single images, 2-D 512^2 and 1024^2 (and 2048^2), 3-D 64^3 (and 128^3), smooth and
    membrane (and at 1024^2 the membrane map in 8-bit levels): the fast engine's whole
-   answer ``fast.morse_structures(x, 0.2)``, its bare diagram ``fast.persistence_diagram(x)``, cripser's diagram
+   answer ``fast.morse_structures(x, 0.2)``, its bare diagram
+   ``fast.persistence_diagram(x)``, cripser's diagram
    ``cripser.computePH(-x, maxdim=x.ndim - 1)`` and GUDHI's
    ``gudhi.CubicalComplex(vertices=-x).persistence(homology_coeff_field=2,
    min_persistence=0)``. Each time is the median of up to ``--repeat`` calls (at least

@@ -2,11 +2,13 @@
 
 Algorithm
 ---------
-1. One global sort of the pixels gives their ranks. No array is kept per cell: a
-   cell's key starts with the rank of its lowest vertex v, so the cells of v's *lower
-   star* (those whose lowest vertex is v) are told apart by the rest of their keys,
-   read off v's neighbourhood when needed (:mod:`._plane` in 2-D, :mod:`._volume` in
-   3-D, where edges and squares have compact ids per voxel).
+1. One global sort of the pixels gives their ranks: a vectorised sort of distinct
+   64-bit keys, the value's bits above the pixel's index, so equal values (8-bit
+   images have thousands per level) come in index order at no extra cost. No array is
+   kept per cell: a cell's key starts with the rank of its lowest vertex v, so the
+   cells of v's *lower star* (those whose lowest vertex is v) are told apart by the
+   rest of their keys, read off v's neighbourhood when needed (:mod:`._plane` in 2-D,
+   :mod:`._volume` in 3-D, where edges and squares have compact ids per voxel).
 2. 0-dimensional pairs: union-find with the elder rule on vertices and edges, in
    filtration order (each vertex's lower edges in order of the other rank). It also
    records which edges are positive (close a loop).
@@ -48,12 +50,14 @@ which is why so much of the work runs in memory order instead.
 
 Measured with ``python benchmarks/compare.py --full`` on a 2-core x86-64 machine, one
 thread, epsilon 0.2, the whole result (pairs, critical cells, masks and their
-persistence) against cripser's bare persistence diagram of the same image: 0.55x
-(smooth) and 0.65x (membrane-like) at 1024^2, 0.6x and 0.9x at 128^3, 0.9x and 1.2x at
-64^3. Peak memory, as the growth of the process's maximum resident set: about 85-112
-bytes per pixel in 2-D and 125-146 bytes per voxel in 3-D. The kernels compile once
-per machine (``cache=True``): about 6 s for 2-D and 17 s for 3-D with an empty cache,
-0.3 s and 0.1 s to load from it.
+persistence) against cripser's bare persistence diagram of the same image: 0.4x
+(smooth), 0.5-0.6x (membrane-like) and 0.6x (the membrane map in 8-bit levels) at
+1024^2, 0.6x and 0.9x at 128^3, 0.9x and 1.0x at 64^3. Peak memory, as the growth of
+the process's maximum resident set: about 94-110 bytes per pixel in 2-D and 127-149
+bytes per voxel in 3-D. The large work arrays are allocated by numpy, which asks for
+transparent huge pages, so that first touching them costs few page faults. The
+kernels compile once per machine (``cache=True``): about 7 s for 2-D and 16 s for
+3-D with an empty cache, 0.3 s and 0.1 s to load from it.
 
 References
 ----------
