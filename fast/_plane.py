@@ -245,8 +245,8 @@ def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2, state):
     (:func:`._kernels._cancel_dual`).
 
     Most positive edges have a side that is alone and younger than the other side's
-    square, so than that side's representative: that side dies, and its parent is set
-    to the other side's parent (a member of the other set), without a find.
+    square, hence than that square's representative: that side dies, and its parent is
+    set to the other side's parent (a member of the other set), without a find.
 
     Returns, as :func:`primal_pairs_2d`, the pairs of positive persistence (birth
     edge, death square, values, birth keys), the failed zero-persistence pairs and the
@@ -346,11 +346,9 @@ def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2, state):
 
 
 @njit(cache=True, nogil=True)
-def paint_boundaries_2d(label, root_strength, frame, n1, n2):
-    """Paint the pixels of the edges between two different basins (see the engine)."""
+def paint_boundaries_2d(label, root_strength, frame, n1, n2, boundaries, saliency):
+    """Paint the pixels of the edges between two different basins (see the engine) into zeroed arrays."""
     t2 = n2 - 1
-    boundaries = np.zeros(n1 * n2, dtype=np.bool_)
-    saliency = np.zeros(n1 * n2, dtype=np.float64)
     for i in range(n1):
         for j in range(n2):
             v = i * n2 + j

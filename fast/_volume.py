@@ -1104,16 +1104,14 @@ def square_positions(squares, rank, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def paint_boundaries_3d(label, root_strength, frame, n0, n1, n2):
-    """Paint the voxels of the squares between two different basins (see the engine).
+def paint_boundaries_3d(label, root_strength, frame, n0, n1, n2, boundaries, saliency):
+    """Paint the voxels of the squares between two different basins (see the engine) into zeroed arrays.
 
     ``label`` has one entry per cube (C order, shape (n0 - 1, n1 - 1, n2 - 1)); beyond
     the border lies OUTSIDE, label 0, whose squares count only with `frame`.
     """
     s0 = n1 * n2
     t1, t2 = n1 - 1, n2 - 1
-    boundaries = np.zeros(n0 * s0, dtype=np.bool_)
-    saliency = np.zeros(n0 * s0, dtype=np.float64)
     for p in range(3):
         # the squares normal to axis p, by lowest corner (i, j, k): along p they may lie
         # on the border, along the other axes they stop one short of it

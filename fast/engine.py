@@ -93,13 +93,16 @@ def _packed_keys(bits, low_bits, descending, keys):
     """Sort keys of float64 values (given as their bits), the index in the low `low_bits` bits.
 
     The bits of a float, sign bit flipped (all bits for a negative number), order
-    as the float does; complemented, they order as its negation. The value keeps the
-    high bits, so keys are distinct and equal values come in index order.
+    as the float does (-0.0, the sign bit alone, is taken as 0.0); complemented, they
+    order as its negation. The value keeps the high bits, so keys are distinct and
+    equal values come in index order.
     """
     sign = np.uint64(1) << np.uint64(63)
     low = (np.uint64(1) << np.uint64(low_bits)) - np.uint64(1)
     for i in range(bits.size):
         b = bits[i]
+        if b == sign:
+            b = np.uint64(0)
         b = ~b if b & sign else b | sign
         if descending:
             b = ~b
@@ -107,19 +110,24 @@ def _packed_keys(bits, low_bits, descending, keys):
 
 
 @njit(cache=True, nogil=True)
-def _unpack(keys, values, low_bits, order, ranked):
-    """The order and the sorted values from sorted :func:`_packed_keys`, and the mixed runs.
+def _unpack(keys, values, low_bits, order, ranked, rank):
+    """The order, the sorted values and the ranks from sorted :func:`_packed_keys`; the mixed runs.
 
-    Keys that agree but for the index hold equal values, or values that differ only
-    in bits the index took. Returns the bounds ``[start, end)`` of the runs of such keys
-    that hold different values (rare, short; the caller sorts them again, see
-    :func:`_stable_argsort`), flat.
+    Fills `order`, `ranked` (-0.0 as 0.0) and, unless it is empty, `rank` (the inverse
+    of `order`). Keys that agree but for the index hold equal values, or values that
+    differ only in bits the index took. Returns the bounds ``[start, end)`` of the runs
+    of such keys that hold different values (rare, short; the caller sorts them again,
+    see :func:`_stable_argsort`), flat.
     """
     n = keys.size
     low = (np.uint64(1) << np.uint64(low_bits)) - np.uint64(1)
+    ranks = rank.size > 0
     for r in range(n):
-        order[r] = np.int64(keys[r] & low)
-        ranked[r] = values[order[r]]
+        v = np.int64(keys[r] & low)
+        order[r] = v
+        ranked[r] = values[v] + 0.0
+        if ranks:
+            rank[v] = r
     bounds = []
     r = 0
     while r < n - 1:
@@ -138,21 +146,23 @@ def _unpack(keys, values, low_bits, order, ranked):
     return np.array(bounds, dtype=np.int64)
 
 
-def _stable_argsort(values, descending=False):
+def _stable_argsort(values, descending=False, ranks=False):
     """Indices that sort float `values` (ascending, or descending), ties by index ascending.
 
     One vectorised sort of distinct 64-bit keys (value bits, then index), so runs
     of equal values cost nothing extra; the rare runs of keys that differ only in the
     index bits but hold different values are sorted again, by value then index. Also
-    returns the sorted values.
+    returns the sorted values (-0.0 as 0.0), and with `ranks` each value's rank (the
+    inverse permutation).
     """
-    values = np.ascontiguousarray(values, dtype=np.float64) + 0.0  # -0.0 is 0.0
+    values = np.ascontiguousarray(values, dtype=np.float64)
     low_bits = max(1, int(values.size - 1).bit_length())
     keys = K.empty(values.size, np.uint64)
     _packed_keys(values.view(np.uint64), low_bits, descending, keys)
     keys.sort()
     order, ranked = K.empty(values.size, np.int64), K.empty(values.size, np.float64)
-    bounds = _unpack(keys, values, low_bits, order, ranked).reshape(-1, 2)
+    rank = K.empty(values.size if ranks else 0)
+    bounds = _unpack(keys, values, low_bits, order, ranked, rank).reshape(-1, 2)
     if len(bounds):  # each run is in index order: sort its members by value, then index
         lengths = bounds[:, 1] - bounds[:, 0]
         run = np.repeat(np.arange(len(bounds)), lengths)
@@ -160,15 +170,9 @@ def _stable_argsort(values, descending=False):
         by_value = np.lexsort((order[members], -ranked[members] if descending else ranked[members], run))
         order[members] = order[members][by_value]
         ranked[members] = ranked[members][by_value]
-    return order, ranked
-
-
-@njit(cache=True, nogil=True)
-def _ranks(order, rank):
-    """The inverse permutation of `order`: each pixel's rank."""
-    for r in range(order.size):
-        rank[order[r]] = r
-    return rank
+        if ranks:
+            rank[order[members]] = members
+    return (order, ranked, rank) if ranks else (order, ranked)
 
 
 class _Pairs:
@@ -218,8 +222,7 @@ class _Complex:
             raise ValueError(f"`likelihood` is too large for the fast engine: {values.size} pixels; "
                              f"at most {K.MAX_POSITION // K.SLOT} (use tiles)")
         flat = values.ravel()
-        self.order, self.value_by_rank = _stable_argsort(flat, descending=True)
-        self.rank = _ranks(self.order, K.empty(flat.size))
+        self.order, self.value_by_rank, self.rank = _stable_argsort(flat, descending=True, ranks=True)
         self.positive, self.failed = {}, {}
         self.middle = None
         # each pass also cancels its zero-persistence pairs and keeps the gradient state
@@ -340,13 +343,9 @@ def _cell_coords(cells, cs1, cs2, ndim):
 
 
 @njit(cache=True, nogil=True)
-def _paint_ridges(edges, strength, vnext, n0, n1, n2):
-    """Paint the ridges of `edges` (sorted by strength, descending)."""
+def _paint_ridges(edges, strength, vnext, n0, n1, n2, ridges, saliency, walked):
+    """Paint the ridges of `edges` (sorted by strength, descending) into zeroed arrays."""
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
-    n = n0 * n1 * n2
-    ridges = np.zeros(n, dtype=np.bool_)
-    saliency = np.zeros(n, dtype=np.float64)
-    walked = np.zeros(n, dtype=np.bool_)
     ends = np.empty(2, dtype=np.int64)
     for t in range(edges.size):
         K.cell_vertices(edges[t], cs1, cs2, n1, n2, ends)
@@ -410,6 +409,11 @@ def _small(pairs, epsilon):
     return small[_stable_argsort(persistence[small])[0]]
 
 
+def _zeroed(n):
+    """A mask, its float64 saliency and a scratch mask, zeroed by the OS, not by a kernel."""
+    return np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.float64), np.zeros(n, dtype=np.bool_)
+
+
 def _structures(values, epsilon, frame):
     cx = _Complex(values)
     n0, n1, n2 = cx.shape3
@@ -464,7 +468,8 @@ def _structures(values, epsilon, frame):
     persistence = np.concatenate([t.persistence for t in ridge_pairs])
     edges = np.concatenate([ridge_pairs[0].death] + [t.birth for t in ridge_pairs[1:]])
     by_strength = _stable_argsort(persistence, descending=True)[0]
-    ridges, ridge_saliency = _paint_ridges(edges[by_strength], persistence[by_strength], vnext, n0, n1, n2)
+    ridges, ridge_saliency = _paint_ridges(edges[by_strength], persistence[by_strength], vnext, n0, n1, n2,
+                                           *_zeroed(values.size))
 
     # basins: the critical top cells are the roots, labelled in filtration order
     is_root = (critical_coords & 1).sum(axis=1) == d
@@ -473,9 +478,11 @@ def _structures(values, epsilon, frame):
     label = _basins(np.ascontiguousarray(tnext), root_tops, K.empty(n_top + 1, np.int64), K.empty(n_top))
     root_strength = np.concatenate([[np.inf], strength[is_root]])
     if d == 2:
-        boundaries, boundary_saliency = P.paint_boundaries_2d(label, root_strength, bool(frame), n1, n2)
+        boundaries, boundary_saliency = P.paint_boundaries_2d(label, root_strength, bool(frame), n1, n2,
+                                                              *_zeroed(values.size)[:2])
     else:
-        boundaries, boundary_saliency = V.paint_boundaries_3d(label, root_strength, bool(frame), n0, n1, n2)
+        boundaries, boundary_saliency = V.paint_boundaries_3d(label, root_strength, bool(frame), n0, n1, n2,
+                                                              *_zeroed(values.size)[:2])
 
     fail = [t for t in uncancelled if len(t)]
     return MorseStructures(
