@@ -409,9 +409,10 @@ def _small(pairs, epsilon):
     return small[_stable_argsort(persistence[small])[0]]
 
 
-def _zeroed(n):
-    """A mask, its float64 saliency and a scratch mask, zeroed by the OS, not by a kernel."""
-    return np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.float64), np.zeros(n, dtype=np.bool_)
+def _zeroed(n, scratch=False):
+    """A mask and its float64 saliency (and a scratch mask), zeroed by calloc, not by a kernel."""
+    arrays = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.float64)
+    return arrays + (np.zeros(n, dtype=np.bool_),) if scratch else arrays
 
 
 def _structures(values, epsilon, frame):
@@ -469,7 +470,7 @@ def _structures(values, epsilon, frame):
     edges = np.concatenate([ridge_pairs[0].death] + [t.birth for t in ridge_pairs[1:]])
     by_strength = _stable_argsort(persistence, descending=True)[0]
     ridges, ridge_saliency = _paint_ridges(edges[by_strength], persistence[by_strength], vnext, n0, n1, n2,
-                                           *_zeroed(values.size))
+                                           *_zeroed(values.size, scratch=True))
 
     # basins: the critical top cells are the roots, labelled in filtration order
     is_root = (critical_coords & 1).sum(axis=1) == d
@@ -479,10 +480,10 @@ def _structures(values, epsilon, frame):
     root_strength = np.concatenate([[np.inf], strength[is_root]])
     if d == 2:
         boundaries, boundary_saliency = P.paint_boundaries_2d(label, root_strength, bool(frame), n1, n2,
-                                                              *_zeroed(values.size)[:2])
+                                                              *_zeroed(values.size))
     else:
         boundaries, boundary_saliency = V.paint_boundaries_3d(label, root_strength, bool(frame), n0, n1, n2,
-                                                              *_zeroed(values.size)[:2])
+                                                              *_zeroed(values.size))
 
     fail = [t for t in uncancelled if len(t)]
     return MorseStructures(
