@@ -156,7 +156,7 @@ def empty(n, dtype=IDX):
     From :data:`HUGE_MIN` bytes up it is allocated by numpy, which asks the OS for
     transparent huge pages (Linux), so that first touching it faults once per 2 MB
     rather than once per 4 KB: a 1024^2 image faults about 3,000 times instead of
-    24,000, and spends 6 ms instead of 35 in the kernel. Smaller arrays come from a
+    24,000, and spends 6-8 ms instead of 35 in the kernel. Smaller arrays come from a
     kernel, without that advice: with it, a batch of 8 x 512^2 ran only 1.56 times
     faster on two threads than on one in two of five runs (huge-page faults of both
     threads at once), against 1.76-1.85 times without.
