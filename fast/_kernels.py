@@ -4,8 +4,8 @@ Cells are identified by the C-order linear index of their doubled coordinates in
 grid ``cs = (2 n_i - 1)``; a 2-D image of shape (M, N) is the volume (1, M, N), whose
 complex is exactly the 2-D complex (no cell extends along axis 0). Here: cell
 geometry, the pair buffers the passes fill, and the cancellations of dimensions 0 and
-d-1, whose gradient trees are union-find sets (a cancellation is a test on two roots
-and the reversal of one path).
+d-1, whose gradient trees are union-find sets, each represented by its critical cell
+(a cancellation is a test on two roots, and in dimension 0 the reversal of one path).
 
 The total order of cells (see ``docs/spec.md``) is never stored per cell. A cell's key
 starts with the rank of its lowest vertex, and the cells sharing that vertex (at most
@@ -169,27 +169,26 @@ def empty(n, dtype=IDX):
 
 def primal_arrays(n):
     """The work arrays of a primal sweep over n vertices (see :func:`primal_start`)."""
-    return empty(2 * n), empty(n), empty(n), empty(n)
+    return empty(2 * n), empty(n), empty(n)
 
 
 @njit(cache=True, nogil=True)
 def primal_start(rank, work):
     """The state a primal sweep starts from, in the arrays of :func:`primal_arrays`.
 
-    Returns ``uf``, ``gparent``, ``groot``, ``vnext``: ``uf`` interleaves the
-    union-find's parents (even entries; a representative is the oldest vertex of its
-    component) with the vertices' ranks (odd), so that a root's rank comes in the same
-    cache line; ``gparent``/``groot`` are the gradient trees' union-find (see
-    :func:`_cancel_primal`), ``vnext`` the vertex-edge matching.
+    Returns ``uf``, ``gparent``, ``vnext``: ``uf`` interleaves the union-find's
+    parents (even entries; a representative is the oldest vertex of its component)
+    with the vertices' ranks (odd), so that a root's rank comes in the same cache
+    line; ``gparent`` is the gradient trees' union-find (see :func:`_cancel_primal`),
+    ``vnext`` the vertex-edge matching.
     """
-    uf, gparent, groot, vnext = work
+    uf, gparent, vnext = work
     for v in range(rank.size):
         uf[2 * v] = v
         uf[2 * v + 1] = rank[v]
         gparent[v] = v
-        groot[v] = v
         vnext[v] = NONE
-    return uf, gparent, groot, vnext
+    return uf, gparent, vnext
 
 
 @njit(cache=True, nogil=True)
@@ -215,18 +214,20 @@ def _find(parent, x):
 
 
 @njit(cache=True, nogil=True)
-def _cancel_primal(y, p, q, vnext, gparent, groot):
+def _cancel_primal(y, p, q, vnext, gparent):
     """Cancel the pair (vertex y, edge pq) if exactly one V-path joins them.
 
-    The gradient trees (vertices joined by matched edges) are union-find sets whose
-    stored root is their critical vertex, so the V-paths from the edge are the paths
-    from p and from q to their roots: exactly one reaches y when exactly one of p, q
-    lies in y's tree. Then the path from that endpoint to y is reversed
-    (``vnext[x]`` is the vertex x's matched edge leads to) and y's tree hangs from
-    the other endpoint's tree, which keeps its root. Returns whether it cancelled.
+    The gradient trees (vertices joined by matched edges) are the sets of the
+    union-find ``gparent``, and a tree's representative is its critical vertex: a
+    tree only ever hangs from another one when its critical vertex is cancelled
+    (and so was its representative). The V-paths from the edge are the paths from p
+    and from q to their roots: exactly one reaches y when exactly one of p, q lies in
+    y's tree. Then the path from that endpoint to y is reversed (``vnext[x]`` is the
+    vertex x's matched edge leads to) and y's tree hangs from the other endpoint's
+    tree, whose critical vertex stays its representative. Returns whether it cancelled.
     """
-    rp = groot[_find(gparent, p)]
-    rq = groot[_find(gparent, q)]
+    rp = _find(gparent, p)
+    rq = _find(gparent, q)
     if (rp == y) == (rq == y):
         return False
     a, b = (p, q) if rp == y else (q, p)
@@ -238,36 +239,27 @@ def _cancel_primal(y, p, q, vnext, gparent, groot):
             break
         prev = x
         x = nxt
-    gparent[_find(gparent, y)] = _find(gparent, b)
+    gparent[y] = _find(gparent, b)
     return True
 
 
 @njit(cache=True, nogil=True)
-def _cancel_dual(f, tau, lo, hi, tdown, tnext, gparent, groot):
+def _cancel_dual(tau, lo, hi, gparent):
     """Cancel the pair ((d-1)-cell f, top cell tau) if exactly one V-path joins them.
 
     The mirror image of :func:`_cancel_primal` on the dual graph: top cells (compact
-    indices) and OUTSIDE, gradient trees rooted at critical top cells or OUTSIDE.
-    ``lo`` and ``hi`` are the two sides of f; ``tdown[t]`` is the facet top cell t is
-    matched with and ``tnext[t]`` the top cell on its other side.
+    indices) and OUTSIDE, ``lo`` and ``hi`` the two sides of f. The gradient trees are
+    the sets of the union-find ``gparent``, each represented by its critical top cell
+    (or OUTSIDE); the cancellation reverses the V-path from f to tau and hangs tau's
+    tree from the other side's. Nothing but the basins reads the dual gradient, and a
+    top cell's basin is its tree's representative, so the union-find is all that is
+    kept: the path itself need not be walked.
     """
-    r1 = groot[_find(gparent, lo)]
-    r2 = groot[_find(gparent, hi)]
+    r1 = _find(gparent, lo)
+    r2 = _find(gparent, hi)
     if (r1 == tau) == (r2 == tau):
         return False
-    g, other = (lo, hi) if r1 == tau else (hi, lo)
-    y, prev, incoming = g, other, f
-    while True:  # every top cell on the path takes the facet it was reached by
-        nxt = tnext[y]
-        out = tdown[y]
-        tdown[y] = incoming
-        tnext[y] = prev
-        if y == tau:
-            break
-        prev = y
-        y = nxt
-        incoming = out
-    gparent[_find(gparent, tau)] = _find(gparent, other)
+    gparent[tau] = r2 if r1 == tau else r1
     return True
 
 
@@ -276,10 +268,10 @@ PAIRS_AHEAD = 8
 
 
 @njit(cache=True, nogil=True)
-def simplify_primal(births, deaths, vnext, gparent, groot, n1, n2, cs1, cs2):
+def simplify_primal(births, deaths, vnext, gparent, n1, n2, cs1, cs2):
     """Cancel the given vertex-edge pairs (cells) in order, from the state `primal_pairs` left.
 
-    Modifies ``vnext``, ``gparent`` and ``groot`` in place; returns the failures.
+    Modifies ``vnext`` and ``gparent`` in place; returns the failures.
     """
     failed = np.zeros(births.size, dtype=np.bool_)
     ends = np.empty(2, dtype=np.int64)
@@ -287,17 +279,17 @@ def simplify_primal(births, deaths, vnext, gparent, groot, n1, n2, cs1, cs2):
         cell_vertices(births[t], cs1, cs2, n1, n2, ends)
         y = ends[0]
         cell_vertices(deaths[t], cs1, cs2, n1, n2, ends)
-        failed[t] = not _cancel_primal(y, ends[0], ends[1], vnext, gparent, groot)
+        failed[t] = not _cancel_primal(y, ends[0], ends[1], vnext, gparent)
     return failed
 
 
 @njit(cache=True, nogil=True)
-def simplify_dual(births, deaths, tdown, tnext, gparent, groot, n0, n1, n2):
+def simplify_dual(births, deaths, gparent, n0, n1, n2):
     """Cancel the given (d-1, d) pairs in order, from the state `dual_pairs` left.
 
-    Modifies the state in place; returns the failures. The pairs come in persistence
-    order, all over the image: the state of the pair :data:`PAIRS_AHEAD` ahead is
-    prefetched.
+    Modifies ``gparent`` in place; returns the failures. The pairs come in
+    persistence order, all over the image: the union-find entries of the pair
+    :data:`PAIRS_AHEAD` ahead are prefetched.
     """
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
     failed = np.zeros(births.size, dtype=np.bool_)
@@ -306,9 +298,38 @@ def simplify_dual(births, deaths, tdown, tnext, gparent, groot, n0, n1, n2):
             lo, hi = _cofacet_tops(births[t + PAIRS_AHEAD], n0, n1, n2, cs1, cs2)
             prefetch(gparent, lo)
             prefetch(gparent, hi)
-            prefetch(tnext, min(lo, tnext.size - 1))
-            prefetch(tnext, min(hi, tnext.size - 1))
         lo, hi = _cofacet_tops(births[t], n0, n1, n2, cs1, cs2)
         tau = top_index(deaths[t], n0, n1, n2)
-        failed[t] = not _cancel_dual(births[t], tau, lo, hi, tdown, tnext, gparent, groot)
+        failed[t] = not _cancel_dual(tau, lo, hi, gparent)
     return failed
+
+
+@njit(cache=True, nogil=True)
+def basins(gparent, roots, label):
+    """Label each top cell with its basin: the label of its gradient tree's critical cell.
+
+    ``gparent`` is the dual gradient trees' union-find (compact top cells, OUTSIDE
+    last), each tree represented by its critical top cell, or OUTSIDE: the gradient
+    flow from a top cell ends there. ``roots`` are the critical top cells, labelled
+    1, 2, ... in their order; OUTSIDE is 0. Fills ``label`` (one more entry than
+    there are top cells) and returns it but for OUTSIDE. Compresses ``gparent``'s
+    paths as it goes, in memory order, so that a top cell beside one already seen
+    finds its root in a step or two.
+    """
+    n_top = label.size - 1
+    label[n_top] = 0
+    for r in range(roots.size):
+        label[roots[r]] = r + 1
+    found = 0
+    for t in range(n_top + 1):
+        x = t
+        while gparent[x] != x:  # path halving
+            gparent[x] = gparent[gparent[x]]
+            x = gparent[x]
+        if x == t:
+            found += 1
+        else:
+            label[t] = label[x]
+    if found != roots.size + 1:
+        raise RuntimeError("the gradient trees and the critical top cells disagree")
+    return label[:n_top]

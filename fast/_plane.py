@@ -40,8 +40,8 @@ the few cells that need one (the critical cells) come from :func:`positions_2d`.
 import numpy as np
 from numba import njit
 
-from ._kernels import (MAX_POSITION, NONE, _cancel_dual, _cancel_primal, _top_cell, empty, pair_buffers,
-                       prefetch, primal_start, trimmed, union_elder)
+from ._kernels import (MAX_POSITION, _cancel_dual, _cancel_primal, _top_cell, empty, pair_buffers, prefetch,
+                       primal_start, trimmed, union_elder)
 
 #: How many vertices ahead the sweeps prefetch.
 AHEAD = 8
@@ -75,14 +75,13 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2, work):
 
     Returns the pairs of positive persistence (birth vertex cell, death edge, their
     values, the birth keys), the zero-persistence pairs that could not be cancelled
-    (birth, death, value), the gradient state (``vnext``, ``gparent``, ``groot``) and
-    ``lower``.
+    (birth, death, value), the gradient state (``vnext``, ``gparent``) and ``lower``.
     """
     n = n1 * n2
     cs2 = 2 * n2 - 1
     big = n  # the rank of a pixel beyond the frame: never lower
     none = np.int64(1) << 62  # the sort key of a neighbour outside the lower star
-    uf, gparent, groot, vnext = primal_start(rank, work)  # parents beside ranks
+    uf, gparent, vnext = primal_start(rank, work)  # parents beside ranks
     lower = np.empty(n, dtype=np.uint16)
     # pairs of positive persistence; zero-persistence pairs left uncancelled
     buffers = pair_buffers(n)
@@ -159,18 +158,18 @@ def primal_pairs_2d(order, rank, value_by_rank, n1, n2, work):
                 p_dv[npos] = value
                 p_key[npos] = 5 * ry
                 npos += 1
-            elif not _cancel_primal(young, v, u, vnext, gparent, groot):
+            elif not _cancel_primal(young, v, u, vnext, gparent):
                 f_birth[nfail] = ycell
                 f_death[nfail] = edge
                 f_value[nfail] = value
                 nfail += 1
-    return trimmed(buffers, npos, nfail) + (vnext, gparent, groot, lower)
+    return trimmed(buffers, npos, nfail) + (vnext, gparent, lower)
 
 
 #: Fields of a square in the dual sweep's state (:func:`dual_pairs_2d`), one record per
-#: square (24 bytes): what one positive edge reads and writes comes in one or two cache lines.
-_PARENT, _AGE, _TDOWN, _TNEXT, _GPARENT, _GROOT = range(6)
-_W = 6
+#: square (12 bytes): what one positive edge reads and writes comes in one or two cache lines.
+_PARENT, _AGE, _GPARENT = range(3)
+_W = 3
 
 
 def dual_arrays(n1, n2):
@@ -187,7 +186,7 @@ def _dual_state(rank, n1, n2, state):
     (r2, r3) between the at most four squares of one lower star (two that share their
     two lowest vertices share no other; see :func:`_square_tie`). ``_AGE`` holds 2 r1
     (OUTSIDE, after the last square, the largest), ``_PARENT`` the union-find's parent,
-    ``_TDOWN``/``_TNEXT``/``_GPARENT``/``_GROOT`` the gradient (see
+    ``_GPARENT`` the parent in the gradient trees' union-find (see
     :func:`._kernels._cancel_dual`).
     """
     t2 = n2 - 1
@@ -200,10 +199,7 @@ def _dual_state(rank, n1, n2, state):
     state[_W * n_top + _AGE] = (MAX_POSITION - 1) | 1  # OUTSIDE is the oldest, and never alone: it is not a cell
     for t in range(n_top + 1):
         state[_W * t + _PARENT] = t
-        state[_W * t + _TDOWN] = NONE
-        state[_W * t + _TNEXT] = NONE
         state[_W * t + _GPARENT] = t
-        state[_W * t + _GROOT] = t
     return state
 
 
@@ -239,7 +235,7 @@ def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2, state):
     younger component's oldest square (the smaller age, ties on the lowest vertex by
     :func:`_square_tie`) dies with it. The representative of a component is its oldest
     square (union by age), OUTSIDE the oldest of all. The state (see
-    :func:`_dual_state`) keeps each square's parent, age and gradient in one record;
+    :func:`_dual_state`) keeps each square's parent, age and gradient tree in one record;
     the lowest bit of the age marks a representative whose set has grown beyond its
     own square. Zero-persistence pairs are cancelled on the spot
     (:func:`._kernels._cancel_dual`).
@@ -250,9 +246,9 @@ def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2, state):
 
     Returns, as :func:`primal_pairs_2d`, the pairs of positive persistence (birth
     edge, death square, values, birth keys), the failed zero-persistence pairs and the
-    gradient state ``tdown``, ``tnext``, ``gparent``, ``groot`` (compact square
-    indices, OUTSIDE last): strided views of ``state``, room for :data:`_W` (n1 - 1)
-    (n2 - 1) + :data:`_W` numbers (see :func:`dual_arrays`).
+    gradient trees' union-find ``gparent`` (compact square indices, OUTSIDE last): a
+    strided view of ``state``, room for :data:`_W` (n1 - 1) (n2 - 1) + :data:`_W`
+    numbers (see :func:`dual_arrays`).
     """
     n = n1 * n2
     cs2 = 2 * n2 - 1
@@ -260,10 +256,7 @@ def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2, state):
     n_top = (n1 - 1) * t2
     outside = n_top
     _dual_state(rank, n1, n2, state)
-    tdown = state[_TDOWN::_W][:n_top]
-    tnext = state[_TNEXT::_W][:n_top]
     gparent = state[_GPARENT::_W]
-    groot = state[_GROOT::_W]
     buffers = pair_buffers(n_top)
     p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
     npos = nfail = 0
@@ -333,16 +326,13 @@ def dual_pairs_2d(order, rank, lower, value_by_rank, n1, n2, state):
             elif not age & 1:
                 # tau is alone in its component, so its gradient tree is {tau}: exactly
                 # one V-path, the edge itself
-                other = hi if lo == tau else lo
-                state[_W * tau + _TDOWN] = edge
-                state[_W * tau + _TNEXT] = other
-                state[_W * tau + _GPARENT] = other
-            elif not _cancel_dual(edge, tau, lo, hi, tdown, tnext, gparent, groot):
+                state[_W * tau + _GPARENT] = hi if lo == tau else lo
+            elif not _cancel_dual(tau, lo, hi, gparent):
                 f_birth[nfail] = edge
                 f_death[nfail] = _top_cell(tau, 1, n1, n2)
                 f_value[nfail] = value
                 nfail += 1
-    return trimmed(buffers, npos, nfail) + (tdown, tnext, gparent, groot)
+    return trimmed(buffers, npos, nfail) + (gparent,)
 
 
 @njit(cache=True, nogil=True)

@@ -168,14 +168,14 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2, work):
     As :func:`._plane.primal_pairs_2d`, for a volume. Returns the pairs of positive
     persistence (birth vertex cell, death edge cell, their values, birth keys ``27 r``,
     the vertex's position), the zero-persistence pairs that could not be cancelled
-    (birth, death, value), the gradient state (``vnext``, ``gparent``, ``groot``) and
+    (birth, death, value), the gradient state (``vnext``, ``gparent``) and
     ``positive[v]``: bit d set when the lower edge of voxel v in direction d (axis
     d >> 1, towards + if d & 1) closes a loop.
     """
     s0 = n1 * n2
     cs1, cs2 = 2 * n1 - 1, 2 * n2 - 1
     n = n0 * s0
-    uf, gparent, groot, vnext = primal_start(rank, work)  # parents beside ranks
+    uf, gparent, vnext = primal_start(rank, work)  # parents beside ranks
     positive = np.zeros(n, dtype=np.uint8)
     buffers = pair_buffers(n)
     p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
@@ -244,13 +244,13 @@ def primal_pairs_3d(order, rank, value_by_rank, n0, n1, n2, work):
                 p_dv[npos] = value
                 p_key[npos] = 27 * np.int64(ry)
                 npos += 1
-            elif not _cancel_primal(young, v, u, vnext, gparent, groot):
+            elif not _cancel_primal(young, v, u, vnext, gparent):
                 f_birth[nfail] = ycell
                 f_death[nfail] = edge
                 f_value[nfail] = value
                 nfail += 1
         positive[v] = bits
-    return trimmed(buffers, npos, nfail) + (vnext, gparent, groot, positive)
+    return trimmed(buffers, npos, nfail) + (vnext, gparent, positive)
 
 
 # -- compact ids -------------------------------------------------------------------------
@@ -879,8 +879,8 @@ def dual_sweep(order, value_by_rank, code, uf, n0, n1, n2):
     is paired with an edge of another star, by :func:`middle_pairs`.
 
     Returns the pairs as :func:`._kernels.pair_buffers` (keys left 0), the gradient
-    state ``tdown``, ``tnext``, ``gparent``, ``groot`` (compact cubes, OUTSIDE last), and
-    the negative squares (compact ids) in filtration order.
+    trees' union-find ``gparent`` (compact cubes, OUTSIDE last), and the negative
+    squares (compact ids) in filtration order.
     """
     s0 = n1 * n2
     n = n0 * s0
@@ -891,10 +891,7 @@ def dual_sweep(order, value_by_rank, code, uf, n0, n1, n2):
     _, sq_off, sq_kh, cube_off, _ = _offsets(n0, n1, n2)
     for t in range(n_top + 1):
         uf[2 * t] = t
-    tdown = np.full(n_top, NONE, dtype=IDX)
-    tnext = np.full(n_top, NONE, dtype=IDX)
     gparent = np.arange(n_top + 1, dtype=IDX)
-    groot = np.arange(n_top + 1, dtype=IDX)
     buffers = pair_buffers(n_top)
     p_birth, p_death, p_bv, p_dv, p_key, f_birth, f_death, f_value = buffers
     npos = nfail = 0
@@ -953,16 +950,13 @@ def dual_sweep(order, value_by_rank, code, uf, n0, n1, n2):
             elif not grown:
                 # tau is alone in its component, so its gradient tree is {tau}: exactly
                 # one V-path, the square itself
-                nxt = hi if lo == tau else lo
-                tdown[tau] = cell
-                tnext[tau] = nxt
-                gparent[tau] = nxt
-            elif not _cancel_dual(cell, tau, lo, hi, tdown, tnext, gparent, groot):
+                gparent[tau] = hi if lo == tau else lo
+            elif not _cancel_dual(tau, lo, hi, gparent):
                 f_birth[nfail] = cell
                 f_death[nfail] = _top_cell(tau, n0, n1, n2)
                 f_value[nfail] = value
                 nfail += 1
-    return trimmed(buffers, npos, nfail), (tdown, tnext, gparent, groot), negative[:nneg][::-1].copy()
+    return trimmed(buffers, npos, nfail), gparent, negative[:nneg][::-1].copy()
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

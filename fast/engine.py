@@ -25,8 +25,11 @@ Algorithm
    it finds negative (the others' columns would reduce to zero: clearing) are reduced
    globally, in filtration order, their columns kept in a heap.
 5. Cancellation in the contract's order: for dimensions 0 and d-1, the gradient trees
-   are union-find sets, so "exactly one V-path" is a test on two roots and the
-   cancellation reverses one path. The union-finds of steps 2 and 3 meet the pairs in
+   are union-find sets, each represented by its critical cell, so "exactly one V-path"
+   is a test on two roots. A cancellation of dimension 0 reverses one path (the ridges
+   follow the vertex-edge gradient); one of dimension d-1 only joins two trees, since
+   nothing but the basins reads the dual gradient and a top cell's basin is its tree's
+   critical cell. The union-finds of steps 2 and 3 meet the pairs in
    the cancellation order of their dimension, so they cancel the zero-persistence
    pairs on the spot and report only the pairs of positive persistence (and any
    zero-persistence pair they could not cancel), in the order met -- the tie order, so
@@ -37,9 +40,9 @@ Algorithm
    ties, and over the whole gradient for the pairs of positive persistence.
 6. The critical cells are the essential vertex and both cells of every pair left
    (above epsilon, or uncancelled): no scan of all cells. Ridges are painted from the
-   most persistent edge down, each vertex walked once; basins follow the dual gradient
-   with memoisation; boundaries compare the basins on the two sides of each
-   (d-1)-cell.
+   most persistent edge down, each vertex walked once; a top cell's basin is the root
+   of its gradient tree, found in memory order; boundaries compare the basins on the
+   two sides of each (d-1)-cell.
 
 Everything but the global part of step 4 and the searches of step 5 is O(n log n) (the
 sort) plus near-linear union-finds; only the pairs of positive persistence are sorted.
@@ -242,7 +245,7 @@ class _Complex:
         _, n1, n2 = self.shape3
         *self.primal_state, lower = self._store(
             0, P.primal_pairs_2d(self.order, self.rank, self.value_by_rank, n1, n2, K.primal_arrays(n1 * n2)))
-        self.dual_state = self._store(1, P.dual_pairs_2d(self.order, self.rank, lower, self.value_by_rank, n1, n2,
+        (self.dual_trees,) = self._store(1, P.dual_pairs_2d(self.order, self.rank, lower, self.value_by_rank, n1, n2,
                                                          P.dual_arrays(n1, n2)))
 
     def _pairs_3d(self):
@@ -250,7 +253,7 @@ class _Complex:
         rank, value_by_rank = self.rank, self.value_by_rank
         *self.primal_state, positive = self._store(0, V.primal_pairs_3d(self.order, rank, value_by_rank, n0, n1, n2, K.primal_arrays(n0 * n1 * n2)))
         code, owner, sums, self.grad, uf, fails, ties = V.lower_stars(rank, self._tied(), positive, n0, n1, n2)
-        dual, self.dual_state, negative = V.dual_sweep(self.order, value_by_rank, code, uf, n0, n1, n2)
+        dual, self.dual_trees, negative = V.dual_sweep(self.order, value_by_rank, code, uf, n0, n1, n2)
         self._store(2, dual)  # birth keys: positions, computed for the pairs reported (tables)
         edges, squares, birth_value, death_value = V.middle_pairs(
             negative, rank, value_by_rank, owner, sums, n0, n1, n2)
@@ -365,32 +368,6 @@ def _paint_ridges(edges, strength, vnext, n0, n1, n2, ridges, saliency, walked):
     return ridges, saliency
 
 
-@njit(cache=True, nogil=True)
-def _basins(tnext, roots, label, trail):
-    """Label each top cell (compact index) with the basin it flows to (0 = OUTSIDE).
-
-    ``tnext[t]`` is the top cell (or OUTSIDE, index ``tnext.size``) that t flows to
-    through the facet it is matched with; ``roots`` are the critical top cells.
-    Fills ``label`` (room for one more than ``tnext``) using ``trail`` (as long as
-    ``tnext``) and returns it but for OUTSIDE.
-    """
-    n_top = tnext.size
-    label[:] = -1
-    label[n_top] = 0  # OUTSIDE
-    for r in range(roots.size):
-        label[roots[r]] = r + 1
-    for start in range(n_top):
-        t = start
-        length = 0
-        while label[t] < 0:  # flow until a labelled cell, then label the whole trail
-            trail[length] = t
-            length += 1
-            t = tnext[t]
-        for q in range(length):
-            label[trail[q]] = label[t]
-    return label[:n_top]
-
-
 def _top_indices(cx, cells):
     """Compact indices of top cells given by cell id (see ``_kernels.top_index``)."""
     n0, n1, n2 = cx.shape3
@@ -427,8 +404,8 @@ def _structures(values, epsilon, frame):
     uncancelled.append(cx.failed[0])
     pairs = cx.positive[0]
     sel = _small(pairs, epsilon)
-    vnext, gparent, groot = cx.primal_state
-    failed = K.simplify_primal(pairs.birth[sel], pairs.death[sel], vnext, gparent, groot,
+    vnext, gparent = cx.primal_state
+    failed = K.simplify_primal(pairs.birth[sel], pairs.death[sel], vnext, gparent,
                                n1, n2, cx.cs[1], cx.cs[2])
     uncancelled.append(pairs.take(sel[failed]))
     kept.append(pairs.take(pairs.persistence > epsilon))
@@ -450,8 +427,7 @@ def _structures(values, epsilon, frame):
     uncancelled.append(cx.failed[d - 1])
     pairs = cx.positive[d - 1]
     sel = _small(pairs, epsilon)
-    tdown, tnext, gparent, groot = cx.dual_state
-    failed = K.simplify_dual(pairs.birth[sel], pairs.death[sel], tdown, tnext, gparent, groot, n0, n1, n2)
+    failed = K.simplify_dual(pairs.birth[sel], pairs.death[sel], cx.dual_trees, n0, n1, n2)
     uncancelled.append(pairs.take(sel[failed]))
     kept.append(pairs.take(pairs.persistence > epsilon))
     if d == 2:
@@ -473,11 +449,10 @@ def _structures(values, epsilon, frame):
     ridges, ridge_saliency = _paint_ridges(edges[by_strength], persistence[by_strength], vnext, n0, n1, n2,
                                            *_zeroed(values.size, scratch=True))
 
-    # basins: the critical top cells are the roots, labelled in filtration order
+    # basins: the critical top cells are the gradient trees' roots, labelled in filtration order
     is_root = (critical_coords & 1).sum(axis=1) == d
     root_tops = _top_indices(cx, critical[is_root])
-    n_top = tnext.size
-    label = _basins(np.ascontiguousarray(tnext), root_tops, K.empty(n_top + 1, np.int64), K.empty(n_top))
+    label = K.basins(cx.dual_trees, root_tops, K.empty(cx.dual_trees.size, np.int64))
     root_strength = np.concatenate([[np.inf], strength[is_root]])
     if d == 2:
         boundaries, boundary_saliency = P.paint_boundaries_2d(label, root_strength, bool(frame), n1, n2,
