@@ -113,6 +113,10 @@ def _packed_keys(bits, low_bits, descending, keys):
         keys[i] = (b & ~low) | np.uint64(i)
 
 
+#: How many keys ahead :func:`_unpack` prefetches the value and the rank of a pixel.
+UNPACK_AHEAD = 16
+
+
 @njit(cache=True, nogil=True)
 def _unpack(keys, values, low_bits, order, ranked, rank):
     """The order, the sorted values and the ranks from sorted :func:`_packed_keys`; the mixed runs.
@@ -127,6 +131,11 @@ def _unpack(keys, values, low_bits, order, ranked, rank):
     low = (np.uint64(1) << np.uint64(low_bits)) - np.uint64(1)
     ranks = rank.size > 0
     for r in range(n):
+        if r + UNPACK_AHEAD < n:  # the reads and writes all over the image overlap
+            w = np.int64(keys[r + UNPACK_AHEAD] & low)
+            K.prefetch(values, w)
+            if ranks:
+                K.prefetch(rank, w)
         v = np.int64(keys[r] & low)
         order[r] = v
         ranked[r] = values[v] + 0.0
