@@ -146,6 +146,17 @@ def test_sort_of_a_long_run_of_nearly_equal_values():
         assert ranked.tolist() == x[want].tolist()
 
 
+def test_basins_are_the_roots_of_the_gradient_trees():
+    """Each top cell takes the label of its tree's critical cell; a tree without one is an error."""
+    from dmtloss.fast._kernels import basins
+    # five top cells and OUTSIDE (5): trees {0, 1, 3} -> 1, {2} critical, {4} -> OUTSIDE
+    gparent = np.array([1, 3, 2, 3, 5, 5], dtype=np.int32)
+    label = basins(gparent.copy(), np.array([3, 2]), np.empty(6, dtype=np.int64))
+    assert label.tolist() == [1, 1, 2, 1, 0]
+    with pytest.raises(RuntimeError, match="critical"):
+        basins(gparent.copy(), np.array([3]), np.empty(6, dtype=np.int64))
+
+
 def _ranked(shape, levels, seed):
     """A random image (with `levels` values, or floats) and its pixels' ranks."""
     x = np.random.default_rng(seed).random(shape)
