@@ -250,10 +250,11 @@ def _cancel_dual(tau, lo, hi, gparent):
     The mirror image of :func:`_cancel_primal` on the dual graph: top cells (compact
     indices) and OUTSIDE, ``lo`` and ``hi`` the two sides of f. The gradient trees are
     the sets of the union-find ``gparent``, each represented by its critical top cell
-    (or OUTSIDE); the cancellation reverses the V-path from f to tau and hangs tau's
-    tree from the other side's. Nothing but the basins reads the dual gradient, and a
-    top cell's basin is its tree's representative, so the union-find is all that is
-    kept: the path itself need not be walked.
+    (or OUTSIDE). Cancelling reverses the V-path from f to tau: every cell of tau's
+    tree then flows across f into the other side's tree, so tau's tree hangs from it.
+    Nothing but the basins reads the dual gradient, and a top cell's basin is the
+    representative of its tree, so the union-find is all that is kept and the path is
+    never walked. Returns whether it cancelled.
     """
     r1 = _find(gparent, lo)
     r2 = _find(gparent, hi)

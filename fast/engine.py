@@ -54,10 +54,10 @@ which is why so much of the work runs in memory order instead.
 Measured with ``python benchmarks/compare.py --full`` on a 2-core x86-64 machine, one
 thread, epsilon 0.2, the whole result (pairs, critical cells, masks and their
 persistence) against cripser's bare persistence diagram of the same image: 0.4x
-(smooth), 0.5x (membrane-like; 0.49-0.53x over four runs) and 0.6x (the membrane map
-in 8-bit levels) at 1024^2, 0.55x and 0.8x at 128^3, 0.8-0.9x and 1.0-1.1x at 64^3.
-Peak memory, as the growth of the process's maximum resident set: about 94-110 bytes
-per pixel in 2-D and 124-149 bytes per voxel in 3-D. The large work arrays are
+(smooth), 0.5x (membrane-like) and 0.6x (the membrane map in 8-bit levels) at
+1024^2, 0.5x and 0.75x at 128^3, 0.9x and 1.1x at 64^3. Peak memory, as the growth
+of the process's maximum resident set: about 76-93 bytes per pixel in 2-D and
+109-131 bytes per voxel in 3-D. The large work arrays are
 allocated by numpy, which asks for transparent huge pages, so that first touching
 them costs few page faults (see :func:`._kernels.empty`). The kernels compile once per
 machine (``cache=True``): about 7-8 s for 2-D and 16-17 s for 3-D with an empty
