@@ -1,4 +1,4 @@
-"""The fast engine against cripser and GUDHI, timed in one process, as Markdown tables.
+"""The fast engine against cripser and GUDHI, timed side by side, as Markdown tables.
 
 Usage::
 
@@ -16,7 +16,12 @@ What is measured (the images are those of the asv suites, :mod:`benchmarks.engin
    min_persistence=0)``. Each time is the median of up to ``--repeat`` calls (at least
    3, stopping once a measurement has taken ``--budget`` seconds), after one untimed
    call on the same image; the numba kernels are compiled beforehand, so JIT
-   compilation is never timed. The three diagrams are also checked to be equal.
+   compilation is never timed. The three diagrams are also checked to be equal. Each
+   shape runs in a fresh process of its own (this script with ``--rows``), all
+   engines in turn: in one long process the state that the earlier sizes leave in
+   the C allocator (GUDHI's allocations above all) slowed the later ones, both
+   engines alike -- the 2048^2 smooth map took 0.88 s there and 0.64-0.69 s in a
+   process of its own.
 2. Batch throughput: ``fast.morse_structures_batch`` on 8 images of 512^2 with 1 and
    2 worker threads.
 3. JIT compilation: in a fresh subprocess with ``NUMBA_CACHE_DIR`` pointing at an empty
@@ -59,7 +64,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 
 import numpy as np  # noqa: E402
 
-from benchmarks.engines import KINDS, diagram_function, make_batch, make_image, warm_up  # noqa: E402
+from benchmarks.engines import KINDS, diagram_function, make_batch, make_image, parse_shape, warm_up  # noqa: E402
 from dmtloss import fast  # noqa: E402
 
 EPSILON = 0.2
@@ -151,6 +156,19 @@ def single_image_rows(shapes, repeat, budget, log):
             log(f"{row['image']} {kind}: structures {row['structures']:.3f} s, "
                 f"cripser {row['cripser']:.3f} s, GUDHI {row['gudhi']:.3f} s")
             rows.append(row)
+    return rows
+
+
+def isolated_rows(shapes, repeat, budget):
+    """:func:`single_image_rows`, each shape in a fresh process (its log goes to stderr)."""
+    rows = []
+    for shape in shapes:
+        command = [sys.executable, str(Path(__file__).resolve()), "--rows", "x".join(map(str, shape)),
+                   "--repeat", str(repeat), "--budget", str(budget)]
+        completed = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+        if completed.returncode != 0:
+            raise RuntimeError(f"the child process for {_label(shape)} failed ({completed.returncode})")
+        rows.extend(json.loads(completed.stdout.strip().splitlines()[-1]))
     return rows
 
 
@@ -322,10 +340,15 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5, help="timed calls per measurement (default 5)")
     parser.add_argument("--budget", type=float, default=10.0,
                         help="stop a measurement after this many seconds, past 3 calls (default 10)")
+    parser.add_argument("--rows", metavar="SHAPE", help=argparse.SUPPRESS)  # one shape, as JSON: the child
     args = parser.parse_args(argv)
 
     def log(message):
         print(message, file=sys.stderr, flush=True)
+
+    if args.rows:
+        print(json.dumps(single_image_rows([parse_shape(args.rows)], args.repeat, args.budget, log)))
+        return
 
     shapes = FULL_SHAPES if args.full else SHAPES
     start, fingerprint, load_start = time.perf_counter(), engine_fingerprint(), os.getloadavg()[0]
@@ -334,7 +357,7 @@ def main(argv=None):
     warm_up(3)
     sections = [
         ("Single images: median seconds, epsilon 0.2 for the structures", single_image_table(
-            single_image_rows(shapes, args.repeat, args.budget, log))),
+            isolated_rows(shapes, args.repeat, args.budget))),
         ("Batch throughput: morse_structures_batch, epsilon 0.2", batch_rows(args.repeat, args.budget, log)),
         ("JIT compilation (fresh processes, NUMBA_CACHE_DIR in an empty temporary folder)", jit_table(log)),
         ("Peak memory of fast.morse_structures (fresh processes, max RSS)", memory_table(shapes, log)),
