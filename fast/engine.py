@@ -55,7 +55,7 @@ Measured with ``python benchmarks/compare.py --full`` on a 2-core x86-64 machine
 thread, epsilon 0.2, the whole result (pairs, critical cells, masks and their
 persistence) against cripser's bare persistence diagram of the same image: 0.4x
 (smooth), 0.5x (membrane-like) and 0.6x (the membrane map in 8-bit levels) at
-1024^2, 0.5x and 0.75x at 128^3, 0.9x and 1.1x at 64^3. Peak memory, as the growth
+1024^2, 0.5-0.55x and 0.75-0.8x at 128^3, 0.9x and 1.1x at 64^3. Peak memory, as the growth
 of the process's maximum resident set: about 76-93 bytes per pixel in 2-D and
 109-131 bytes per voxel in 3-D. The large work arrays are
 allocated by numpy, which asks for transparent huge pages, so that first touching

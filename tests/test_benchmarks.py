@@ -194,6 +194,16 @@ def test_compare_helpers(engines):
     assert table.splitlines() == ["| name | seconds |", "|---|---:|", "| a | 0.5 |", "| b | -1.25 |"]
 
 
+def test_compare_times_each_shape_in_a_child_process(engines):
+    """The single-image rows come from a fresh process per shape, diagrams checked there."""
+    compare = importlib.import_module("benchmarks.compare")
+    rows = compare.isolated_rows([(9, 11)], repeat=3, budget=0.0)
+    assert [(row["image"], row["kind"]) for row in rows] == [("9x11", kind) for kind in engines.KINDS]
+    for row in rows:
+        assert row["same"] is True and row["pairs"] >= 1
+        assert all(row[key] > 0 for key in ("structures", "fast", "cripser", "gudhi"))
+
+
 @pytest.mark.skipif(importlib.util.find_spec("asv") is None,
                     reason="asv is not installed; `pip install -e .[test]` installs it")
 def test_asv_check():
