@@ -21,7 +21,10 @@ What is measured (the images are those of the asv suites, :mod:`benchmarks.engin
    engines in turn: in one long process the state that the earlier sizes leave in
    the C allocator (GUDHI's allocations above all) slowed the later ones, both
    engines alike -- the 2048^2 smooth map took 0.88 s there and 0.64-0.69 s in a
-   process of its own.
+   process of its own. The same process also times numpy's sort of the values and a
+   textbook union-find in the filtration order (:func:`machine_references`), and the
+   report gives how every time grows from one size to the next beside n log n
+   (:func:`scaling_table`).
 2. Batch throughput: ``fast.morse_structures_batch`` on 8 images of 512^2 with 1 and
    2 worker threads.
 3. JIT compilation: in a fresh subprocess with ``NUMBA_CACHE_DIR`` pointing at an empty
@@ -47,6 +50,7 @@ import collections
 import functools
 import gc
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -62,6 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(ROOT))
 
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.engines import KINDS, diagram_function, make_batch, make_image, parse_shape, warm_up  # noqa: E402
@@ -143,7 +148,7 @@ def single_image_rows(shapes, repeat, budget, log):
         warm_up(len(shape))
         for kind in KINDS + ((TIES,) if shape == TIES_SHAPE else ()):
             x = make_image(kind, shape)
-            row = {"image": _label(shape), "kind": kind}
+            row = {"image": _label(shape), "kind": kind, "ndim": len(shape), "pixels": int(np.prod(shape))}
             row["structures"] = median_time(fast.morse_structures, x, EPSILON,
                                             repeat=repeat, budget=budget).seconds
             answers = {}
@@ -152,11 +157,79 @@ def single_image_rows(shapes, repeat, budget, log):
                 row[engine] = measured.seconds
                 answers[engine] = _superlevel(engine, measured.result)
             row["same"] = all(np.array_equal(answers["fast"], answers[e]) for e in ("cripser", "gudhi"))
+            row.update(machine_references(x, repeat, budget))
             row["pairs"] = len(answers["fast"])
             log(f"{row['image']} {kind}: structures {row['structures']:.3f} s, "
                 f"cripser {row['cripser']:.3f} s, GUDHI {row['gudhi']:.3f} s")
             rows.append(row)
     return rows
+
+
+@numba.njit(cache=True)
+def _plain_union_find(order, rank, shape3, parent):
+    """0-dimensional persistence in its plainest form; returns the number of merges.
+
+    The pixels in filtration order, each joined to its processed neighbours (6 in
+    3-D, 4 in 2-D): path halving, the older root stays. No pairs are recorded and
+    nothing is prefetched: the least any union-find engine does, with the cache
+    misses of the textbook loop.
+    """
+    n0, n1, n2 = shape3
+    parent[:] = -1
+    merges = 0
+    for r in range(order.size):
+        v = order[r]
+        parent[v] = v
+        i, rest = v // (n1 * n2), v % (n1 * n2)
+        j, k = rest // n2, rest % n2
+        for d in range(6):
+            if d == 0:
+                u = v - n1 * n2 if i > 0 else -1
+            elif d == 1:
+                u = v + n1 * n2 if i < n0 - 1 else -1
+            elif d == 2:
+                u = v - n2 if j > 0 else -1
+            elif d == 3:
+                u = v + n2 if j < n1 - 1 else -1
+            elif d == 4:
+                u = v - 1 if k > 0 else -1
+            else:
+                u = v + 1 if k < n2 - 1 else -1
+            if u < 0 or parent[u] < 0:
+                continue
+            a, b = u, v
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            while parent[b] != b:
+                parent[b] = parent[parent[b]]
+                b = parent[b]
+            if a != b:
+                if rank[a] < rank[b]:
+                    parent[b] = a
+                else:
+                    parent[a] = b
+                merges += 1
+    return merges
+
+
+def machine_references(x, repeat, budget):
+    """Two plain passes over `x`, timed as the engines are, to tell the machine from the code.
+
+    ``sort``: numpy's sort of the values, the n log n step every engine starts with.
+    ``union_find``: :func:`_plain_union_find` in the image's filtration order, the
+    textbook loop the engines refine. How these grow with the image size shows what
+    the memory hierarchy adds to n log n on this machine (see :func:`scaling_table`).
+    """
+    flat = np.ascontiguousarray(x).ravel()
+    order = np.argsort(-flat, kind="stable")  # the superlevel filtration order of the pixels
+    rank = np.empty(flat.size, dtype=np.int64)
+    rank[order] = np.arange(flat.size)
+    shape3 = (1,) * (3 - x.ndim) + x.shape
+    parent = np.empty(flat.size, dtype=np.int64)
+    return {"sort": median_time(np.sort, flat, repeat=repeat, budget=budget).seconds,
+            "union_find": median_time(_plain_union_find, order, rank, shape3, parent,
+                                      repeat=repeat, budget=budget).seconds}
 
 
 def isolated_rows(shapes, repeat, budget):
@@ -180,6 +253,37 @@ def single_image_table(rows):
              f"{r['cripser']:.3f}", f"{r['gudhi']:.3f}", f"{r['structures'] / r['cripser']:.2f}",
              f"{r['fast'] / r['cripser']:.2f}", f"{r['structures'] / r['gudhi']:.3f}",
              "yes" if r["same"] else "**NO**"] for r in rows]
+    return markdown_table(header, body)
+
+
+def n_log_n(pixels):
+    return pixels * np.log2(pixels)
+
+
+def scaling_table(rows):
+    """How each time grows from one size to the next of the same dimension and kind.
+
+    The growth of ``n log n`` is the algorithmic bound; numpy's sort and the plain
+    union-find (:func:`machine_references`), measured in the same processes, show what
+    the memory hierarchy adds to it: once the working set leaves the cache, every
+    random access costs more, whatever the algorithm. The last column is the fast
+    engine's whole answer in units of the plain union-find's time, at both sizes.
+    """
+    body = []
+    by_kind = collections.defaultdict(list)
+    for row in rows:
+        by_kind[row["ndim"], row["kind"]].append(row)
+    for (_, kind), group in by_kind.items():
+        group.sort(key=lambda r: r["pixels"])
+        for small, large in itertools.pairwise(group):
+            growth = [f"{large[key] / small[key]:.2f}"
+                      for key in ("structures", "fast", "cripser", "gudhi", "sort", "union_find")]
+            passes = (f"{small['structures'] / small['union_find']:.2f} -> "
+                      f"{large['structures'] / large['union_find']:.2f}")
+            body.append([f"{small['image']} -> {large['image']}", kind,
+                         f"{n_log_n(large['pixels']) / n_log_n(small['pixels']):.2f}", *growth, passes])
+    header = ["sizes", "kind", "n log n", "fast structures", "fast diagram", "cripser", "GUDHI",
+              "numpy sort", "plain union-find", "fast structures / plain union-find"]
     return markdown_table(header, body)
 
 
@@ -355,9 +459,10 @@ def main(argv=None):
     log("compiling the fast engine (not timed) ...")
     warm_up(2)
     warm_up(3)
+    rows = isolated_rows(shapes, args.repeat, args.budget)
     sections = [
-        ("Single images: median seconds, epsilon 0.2 for the structures", single_image_table(
-            isolated_rows(shapes, args.repeat, args.budget))),
+        ("Single images: median seconds, epsilon 0.2 for the structures", single_image_table(rows)),
+        ("Scaling: growth of each time from one size to the next", scaling_table(rows)),
         ("Batch throughput: morse_structures_batch, epsilon 0.2", batch_rows(args.repeat, args.budget, log)),
         ("JIT compilation (fresh processes, NUMBA_CACHE_DIR in an empty temporary folder)", jit_table(log)),
         ("Peak memory of fast.morse_structures (fresh processes, max RSS)", memory_table(shapes, log)),

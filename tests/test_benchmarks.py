@@ -201,7 +201,41 @@ def test_compare_times_each_shape_in_a_child_process(engines):
     assert [(row["image"], row["kind"]) for row in rows] == [("9x11", kind) for kind in engines.KINDS]
     for row in rows:
         assert row["same"] is True and row["pairs"] >= 1
-        assert all(row[key] > 0 for key in ("structures", "fast", "cripser", "gudhi"))
+        assert all(row[key] > 0 for key in ("structures", "fast", "cripser", "gudhi", "sort", "union_find"))
+        assert row["ndim"] == 2 and row["pixels"] == 99
+
+
+@pytest.mark.parametrize("shape", [(9, 11), (4, 5, 6)])
+def test_compare_plain_union_find_joins_the_whole_grid(engines, shape):
+    """The reference loop does the work it claims: n - 1 merges join a grid's n pixels."""
+    compare = importlib.import_module("benchmarks.compare")
+    x = np.random.default_rng(1).random(shape)
+    order = np.argsort(-x.ravel(), kind="stable")
+    rank = np.empty(x.size, dtype=np.int64)
+    rank[order] = np.arange(x.size)
+    parent = np.empty(x.size, dtype=np.int64)
+    shape3 = (1,) * (3 - x.ndim) + shape
+    assert compare._plain_union_find(order, rank, shape3, parent) == x.size - 1
+    roots = {int(v) for v in range(x.size) if parent[v] == v}
+    assert roots == {int(order[0])}  # the oldest pixel, the maximum, represents the grid
+    assert set(compare.machine_references(x, repeat=3, budget=0.0)) == {"sort", "union_find"}
+
+
+def test_compare_scaling_table_gives_each_growth_beside_n_log_n(engines):
+    compare = importlib.import_module("benchmarks.compare")
+    times = {"structures": 1.0, "fast": 0.5, "cripser": 2.0, "gudhi": 8.0, "sort": 0.1, "union_find": 0.4}
+
+    def row(side, kind, ndim, scale):
+        return {"image": f"{side}^{ndim}", "kind": kind, "ndim": ndim, "pixels": side ** ndim,
+                **{key: value * scale for key, value in times.items()}}
+
+    rows = [row(2048, "smooth", 2, 5.0), row(1024, "smooth", 2, 1.0), row(64, "smooth", 3, 1.0),
+            row(1024, "membrane", 2, 1.0)]
+    lines = compare.scaling_table(rows).splitlines()
+    assert len(lines) == 3  # header, alignment, and 1024^2 -> 2048^2 alone has two sizes
+    cells = [cell.strip() for cell in lines[2].strip("|").split("|")]
+    assert cells[:3] == ["1024^2 -> 2048^2", "smooth", "4.40"]  # 4 * 22 / 20
+    assert cells[3:9] == ["5.00"] * 6 and cells[9] == "2.50 -> 2.50"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("asv") is None,
