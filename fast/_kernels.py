@@ -272,11 +272,20 @@ PAIRS_AHEAD = 8
 def simplify_primal(births, deaths, vnext, gparent, n1, n2, cs1, cs2):
     """Cancel the given vertex-edge pairs (cells) in order, from the state `primal_pairs` left.
 
-    Modifies ``vnext`` and ``gparent`` in place; returns the failures.
+    Modifies ``vnext`` and ``gparent`` in place; returns the failures. The pairs
+    come in persistence order, all over the image: the union-find entries of the
+    edge :data:`PAIRS_AHEAD` pairs ahead, and the matching of its vertex, are
+    prefetched.
     """
     failed = np.zeros(births.size, dtype=np.bool_)
     ends = np.empty(2, dtype=np.int64)
     for t in range(births.size):
+        if t + PAIRS_AHEAD < births.size:
+            cell_vertices(deaths[t + PAIRS_AHEAD], cs1, cs2, n1, n2, ends)
+            prefetch(gparent, ends[0])
+            prefetch(gparent, ends[1])
+            prefetch(vnext, ends[0])
+            prefetch(vnext, ends[1])
         cell_vertices(births[t], cs1, cs2, n1, n2, ends)
         y = ends[0]
         cell_vertices(deaths[t], cs1, cs2, n1, n2, ends)
