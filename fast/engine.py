@@ -55,10 +55,14 @@ Measured with ``python benchmarks/compare.py --full`` on a 2-core x86-64 machine
 thread, epsilon 0.2, the whole result (pairs, critical cells, masks and their
 persistence) against cripser's bare persistence diagram of the same image: 0.4x
 (smooth), 0.5x (membrane-like) and 0.6x (the membrane map in 8-bit levels) at
-1024^2, 0.5-0.55x and 0.75-0.8x at 128^3, 0.9x and 1.1x at 64^3. Peak memory, as the growth
-of the process's maximum resident set: about 76-93 bytes per pixel in 2-D and
-109-131 bytes per voxel in 3-D. The large work arrays are
-allocated by numpy, which asks for transparent huge pages, so that first touching
+1024^2, 0.5-0.65x and 0.75-0.8x at 128^3, 0.9x and 1.1-1.2x at 64^3. From 1024^2 to
+2048^2 the time grows 5.1-7.0x (over several runs) where n log n grows 4.4x, and so
+do cripser's (4.9-6.4x), numpy's sort of the values (4.7-5.4x) and a textbook
+union-find in filtration order (6.1-7.1x), measured in the same processes: the memory
+hierarchy, not the algorithm, adds the rest (the report's scaling table). Peak
+memory, as the growth of the process's maximum resident set: about 76-93 bytes per
+pixel in 2-D and 109-131 bytes per voxel in 3-D. The large work arrays are allocated
+by numpy, which asks for transparent huge pages, so that first touching
 them costs few page faults (see :func:`._kernels.empty`). The kernels compile once per
 machine (``cache=True``): about 7-8 s for 2-D and 16-17 s for 3-D with an empty
 cache, 0.3 s and 0.1 s to load from it.
