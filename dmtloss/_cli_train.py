@@ -115,6 +115,10 @@ def _add_training_options(parser, defaults):
     dmt.add_argument("--rim", action="store_true",
                      help="pad each likelihood with a rim of 1 before computing the structures, so the "
                           "patch frame closes the walls that meet it")
+    dmt.add_argument("--classes", choices=("foreground", "both"), default="foreground",
+                     help="structures of the foreground likelihood f only (the paper's), or joined with "
+                          "those of the background 1 - f, whose ridges cross dips inside walls "
+                          "(default: %(default)s)")
     dmt.add_argument("--structures-every", choices=("step", "epoch"), default="step",
                      help="recompute the structures every step, or once per epoch on whole "
                           "training images as the paper did (default: %(default)s)")
@@ -126,7 +130,7 @@ def _config(args, **fields):
     options = dict(width=args.width, depth=args.depth, patch_size=args.patch_size,
                    batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
                    workers=args.workers, epsilon=args.epsilon, beta=args.beta,
-                   normalize=args.normalize, frame=args.frame, rim=args.rim,
+                   normalize=args.normalize, frame=args.frame, rim=args.rim, classes=args.classes,
                    structures_every=args.structures_every)
     options.update(fields)
     try:
@@ -384,7 +388,7 @@ def add_commands(commands):
     train.add_argument("--data", required=True, metavar="DATA", help="training data (see below)")
     train.add_argument("--val", default=None, metavar="DATA", help="validation data (see below)")
     train.add_argument("--out-dir", required=True, metavar="DIR", help="where the run is written")
-    train.add_argument("--loss", choices=("bce", "dmt", "weighted-bce", "cldice"), default="dmt",
+    train.add_argument("--loss", choices=("bce", "dmt", "weighted-bce", "cldice", "ce-dice"), default="dmt",
                        help="the loss (default: %(default)s)")
     train.add_argument("--steps", type=_bounded_int(1), default=2000, metavar="N",
                        help="optimiser steps of this run (default: %(default)s)")

@@ -1,4 +1,4 @@
-"""Baseline losses the DMT-loss is compared with: reweighted cross-entropy and clDice.
+"""Baseline losses the DMT-loss is compared with: reweighted cross-entropy, clDice, CE + Dice.
 
 Both follow the DMT-loss's form, ``BCE + beta * extra term``, so that an experiment
 changes one thing at a time: which pixels get the extra weight.
@@ -13,6 +13,9 @@ changes one thing at a time: which pixels get the extra weight.
   morphological thinning); topology precision is the fraction of the predicted skeleton
   inside the target, topology sensitivity the fraction of the target's skeleton inside
   the prediction, and ``clDice`` their harmonic mean. The extra term is ``1 - clDice``.
+- :func:`dice_ce_loss`: cross-entropy plus soft Dice, the default loss of nnU-Net and
+  the baseline of the TopoMortar benchmark (Valverde et al., BMVC 2025); its extra term
+  is ``1 - soft Dice``, weighted by ``beta`` (1 for the plain CE + Dice).
 
 Complexity: O(n) per map for the reweighted BCE, O(k n) for clDice with k skeleton
 iterations (each a 3 x 3 or 3 x 3 x 3 pooling).
@@ -35,7 +38,7 @@ import torch.nn.functional as F
 from .loss import _check_input, _check_target
 from .reference._validation import as_epsilon
 
-__all__ = ["weighted_bce", "soft_skeleton", "cldice_loss"]
+__all__ = ["weighted_bce", "soft_skeleton", "cldice_loss", "dice_ce_loss"]
 
 
 def _check(input, target, beta):
@@ -192,3 +195,52 @@ def cldice_loss(input, target, beta=3.0, iterations=10, smooth=1.0):
     sensitivity = ((skel_t * p).sum(2) + smooth) / (skel_t.sum(2) + smooth)
     cldice = 2 * precision * sensitivity / (precision + sensitivity)
     return bce + beta * (1 - cldice).mean()
+
+
+def dice_ce_loss(input, target, beta=1.0, smooth=1e-5):
+    """BCE plus ``beta * (1 - soft Dice)``: the CE + Dice baseline of nnU-Net and TopoMortar.
+
+    The soft Dice of a map is ``(2 sum(p g) + smooth) / (sum(p) + sum(g) + smooth)``
+    with ``p`` the sigmoid of the logits; it is taken per map (image and channel) and
+    averaged. With ``beta=1`` this is the binary form of the CE + Dice loss that
+    nnU-Net trains with and that the TopoMortar benchmark uses as its baseline.
+
+    Parameters
+    ----------
+    input : (N, C, H, W) or (N, C, D, H, W) torch.Tensor
+        Logits.
+    target : torch.Tensor
+        Same shape, values in {0, 1}.
+    beta : float, optional
+        Weight of the Dice term, >= 0; 0 gives the plain BCE.
+    smooth : float, optional
+        Added to the numerator and the denominator (> 0), so an empty prediction of an
+        empty target scores a Dice of 1.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        A scalar: mean BCE plus ``beta`` times the mean over maps of ``1 - Dice``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`weighted_bce`, or on a `smooth` that is not a positive number.
+
+    Examples
+    --------
+    >>> target = torch.zeros(1, 1, 4, 4); target[0, 0, 1:3, 1:3] = 1
+    >>> round(dice_ce_loss(40 * (2 * target - 1), target).item(), 4)  # confident and right
+    0.0
+    >>> round(dice_ce_loss(torch.zeros(1, 1, 4, 4), target, beta=0.0).item(), 4)  # ln 2
+    0.6931
+    """
+    target, beta = _check(input, target, beta)
+    if isinstance(smooth, bool) or not isinstance(smooth, numbers.Real) or not smooth > 0:
+        raise ValueError(f"`smooth` must be a positive number; got {smooth!r}")
+    probability = torch.sigmoid(input)
+    bce = F.binary_cross_entropy_with_logits(input, target)
+    n, c = input.shape[:2]
+    p, t = probability.reshape(n, c, -1), target.reshape(n, c, -1)
+    dice = (2 * (p * t).sum(2) + smooth) / (p.sum(2) + t.sum(2) + smooth)
+    return bce + beta * (1 - dice).mean()

@@ -48,6 +48,10 @@ __all__ = ["DMTLoss", "dmt_loss", "dmt_mask"]
 
 _ENGINES = {"fast": "dmtloss.fast", "reference": "dmtloss.reference"}
 _NORMALIZE = ("pixels", "mask")
+#: ``classes`` option -> the likelihood maps whose structures make the mask, as functions
+#: of the foreground likelihood ``f``: the paper's (``f`` alone), or ``f`` and the
+#: background's ``1 - f`` (their masks joined).
+_CLASSES = {"foreground": 1, "both": 2}
 _REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -72,7 +76,8 @@ def _engine(engine):
     return importlib.import_module(module)
 
 
-def _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame, rim=False):
+def _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame, rim=False,
+             classes="foreground"):
     """Check every option once; return them normalised."""
     epsilon = as_epsilon(epsilon)
     beta = as_epsilon(beta, name="beta")
@@ -91,9 +96,10 @@ def _options(epsilon, beta, structures, from_logits, normalize, reduction, engin
     workers = None if workers is None else as_workers(workers, default=1)
     frame = _flag(frame, "frame")
     rim = _flag(rim, "rim")
+    classes = as_choice(classes, tuple(_CLASSES), "classes")
     return dict(epsilon=epsilon, beta=beta, structures=structures, from_logits=from_logits,
                 normalize=normalize, reduction=reduction, engine=engine, workers=workers,
-                frame=frame, rim=rim)
+                frame=frame, rim=rim, classes=classes)
 
 
 def _check_input(input, from_logits):
@@ -163,33 +169,44 @@ def _likelihood(input, from_logits):
     return values.numpy()
 
 
-def _mask(input, epsilon, structures, from_logits, engine, workers, frame, rim=False):
+def _mask(input, epsilon, structures, from_logits, engine, workers, frame, rim=False, classes="foreground"):
     """Return (bool mask tensor shaped like input, list of MorseStructures, counts dict).
 
     With `rim`, the structures are those of the likelihood padded with a one-pixel rim
-    of 1 (the padded shape), and the mask is cropped back to the input's.
+    of 1 (the padded shape), and the mask is cropped back to the input's. With
+    ``classes="both"``, the structures of ``f`` and of ``1 - f`` (after the rim: the
+    frame stays a wall of ``f``) are computed in one batch and their masks joined.
     """
     n, c, *spatial = input.shape
     names = as_structures(structures, len(spatial))
+    k = _CLASSES[classes]
     likelihood = _likelihood(input, from_logits).reshape(n * c, *spatial)
     inside = (slice(None),) * (len(spatial) + 1)
     if rim:
         likelihood = np.pad(likelihood, [(0, 0)] + [(1, 1)] * len(spatial), constant_values=1.0)
         inside = (slice(None),) + (slice(1, -1),) * len(spatial)
+    if k == 2:  # map i's classes side by side: f at 2i, 1 - f at 2i + 1
+        likelihood = np.stack([likelihood, 1.0 - likelihood], axis=1).reshape(2 * n * c, *likelihood.shape[1:])
     results = _engine(engine).morse_structures_batch(likelihood, epsilon, frame=frame, workers=workers)
-    mask = np.ascontiguousarray(np.stack([s.mask(names) for s in results])[inside]).reshape(input.shape)
+    per_class = np.stack([s.mask(names) for s in results])[inside].reshape(n * c, k, *spatial)
+    mask = np.ascontiguousarray(per_class.any(axis=1)).reshape(input.shape)
+
+    def per_map(values):
+        return np.asarray(values, dtype=np.int64).reshape(n, c, k).sum(axis=2)
+
     counts = {"mask": mask.reshape(n, c, -1).sum(axis=2)}
     for name in names:
-        counts[name] = np.array([getattr(s, name)[inside[1:]].sum() for s in results],
-                                dtype=np.int64).reshape(n, c)
-    counts["pairs"] = np.array([int((np.isfinite(s.pairs.persistence) & (s.pairs.persistence > epsilon)).sum())
-                                for s in results], dtype=np.int64).reshape(n, c)
+        counts[name] = per_map([getattr(s, name)[inside[1:]].sum() for s in results])
+    counts["pairs"] = per_map([int((np.isfinite(s.pairs.persistence) & (s.pairs.persistence > epsilon)).sum())
+                               for s in results])
+    if k == 2:
+        results = [tuple(results[2 * i:2 * i + 2]) for i in range(n * c)]
     structures_out = [results[i * c:(i + 1) * c] for i in range(n)]
     return torch.from_numpy(mask).to(input.device), structures_out, counts
 
 
 def dmt_mask(input, epsilon=0.2, structures=None, *, from_logits=True, engine="fast", workers=None,
-             frame=False, rim=False):
+             frame=False, rim=False, classes="foreground"):
     """The DMT-loss mask of a batch: the Morse structures of its detached likelihood.
 
     Parameters
@@ -217,6 +234,13 @@ def dmt_mask(input, epsilon=0.2, structures=None, *, from_logits=True, engine="f
         border close loops inside the map, and a gap that closes one is a ridge when
         the loop persists above `epsilon`, however weak the piece of wall between the
         gap and the border. Meant for patches cut from larger images.
+    classes : {"foreground", "both"}, optional
+        Whose structures make the mask: those of the foreground likelihood ``f`` (the
+        paper's), or the union of those of ``f`` and of the background likelihood
+        ``1 - f``. The background's ridges run through every dip of ``f`` inside a
+        wall (a spurious hole, on no ridge of ``f``) and across the weakest point of
+        every wall, so ``"both"`` also covers where false holes and broken walls are;
+        it runs the engine on twice as many maps.
 
     Returns
     -------
@@ -235,11 +259,21 @@ def dmt_mask(input, epsilon=0.2, structures=None, *, from_logits=True, engine="f
     tensor([[1, 1, 1],
             [1, 0, 1],
             [1, 1, 1]], dtype=torch.int32)
+
+    A dip inside a thick wall between two cells (a spurious hole) is on no ridge of
+    the foreground, but on one of the background's:
+
+    >>> wall = torch.zeros(1, 1, 5, 7); wall[0, 0, :, 1:6] = 1; wall[0, 0, 2, 3] = 0.3
+    >>> bool(dmt_mask(wall, 0.1, from_logits=False)[0, 0, 2, 3])
+    False
+    >>> bool(dmt_mask(wall, 0.1, from_logits=False, classes="both")[0, 0, 2, 3])
+    True
     """
-    opts = _options(epsilon, 0.0, structures, from_logits, "pixels", "mean", engine, workers, frame, rim)
+    opts = _options(epsilon, 0.0, structures, from_logits, "pixels", "mean", engine, workers, frame, rim,
+                    classes)
     _check_input(input, opts["from_logits"])
     mask, _, _ = _mask(input, opts["epsilon"], opts["structures"], opts["from_logits"],
-                       engine, opts["workers"], opts["frame"], opts["rim"])
+                       engine, opts["workers"], opts["frame"], opts["rim"], opts["classes"])
     return mask
 
 
@@ -272,7 +306,7 @@ def _loss(input, target, mask, beta, from_logits, normalize, reduction):
 
 def dmt_loss(input, target, epsilon=0.2, beta=3.0, structures=None, *, from_logits=True,
              normalize="pixels", reduction="mean", engine="fast", workers=None, frame=False, rim=False,
-             mask=None):
+             mask=None, classes="foreground"):
     """The DMT-loss of Hu et al. (ICLR 2021), as a function (see :class:`DMTLoss`).
 
     ``BCE(f, g) + beta * BCE(f o M, g o M)`` per image, ``M`` the Morse-structure mask
@@ -313,6 +347,9 @@ def dmt_loss(input, target, epsilon=0.2, beta=3.0, structures=None, *, from_logi
     mask : torch.Tensor, optional
         A precomputed mask shaped like `input` (e.g. from :func:`dmt_mask`, once per
         epoch as the paper did); the engine is then not run.
+    classes : {"foreground", "both"}, optional
+        Structures of the foreground likelihood only (the paper's), or joined with
+        those of the background likelihood ``1 - f`` (see :func:`dmt_mask`).
 
     Returns
     -------
@@ -334,12 +371,13 @@ def dmt_loss(input, target, epsilon=0.2, beta=3.0, structures=None, *, from_logi
     >>> round(dmt_loss(logits, target, beta=3.0, mask=mask, normalize="mask").item(), 4)
     2.7726
     """
-    opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame, rim)
+    opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame, rim,
+                    classes)
     _check_input(input, opts["from_logits"])
     target = _check_target(target, input)
     if mask is None:
         mask, _, _ = _mask(input, opts["epsilon"], opts["structures"], opts["from_logits"],
-                           engine, opts["workers"], opts["frame"], opts["rim"])
+                           engine, opts["workers"], opts["frame"], opts["rim"], opts["classes"])
     else:
         mask = _check_mask(mask, input)
     return _loss(input, target, mask, opts["beta"], opts["from_logits"], opts["normalize"],
@@ -399,6 +437,10 @@ class DMTLoss(torch.nn.Module):
     rim : bool, optional
         Pad the likelihood with a one-pixel rim of 1 before computing the structures,
         so the patch frame closes the walls that meet it (see :func:`dmt_mask`).
+    classes : {"foreground", "both"}, optional
+        Structures of the foreground likelihood ``f`` only (the paper's), or joined
+        with those of the background likelihood ``1 - f``, whose ridges cross every
+        dip inside a wall and every wall's weakest point (see :func:`dmt_mask`).
 
     Attributes
     ----------
@@ -406,10 +448,12 @@ class DMTLoss(torch.nn.Module):
         The mask of the last call, detached, shaped like the input, on its device.
     last_counts : dict of str to (N, C) ndarray of int64, or None
         Per map of the last call: ``"mask"`` and each chosen structure's pixel count,
-        and ``"pairs"``, the number of finite persistence pairs above `epsilon`.
+        and ``"pairs"``, the number of finite persistence pairs above `epsilon`
+        (with ``classes="both"``: summed over the two classes).
     last_structures : list of list of MorseStructures, or None
         The engine's results of the last call, indexed ``[n][c]`` (with `rim`, of the
-        padded maps, one pixel larger on each side).
+        padded maps, one pixel larger on each side; with ``classes="both"``, a pair
+        ``(structures of f, structures of 1 - f)`` per map).
 
     Examples
     --------
@@ -427,10 +471,11 @@ class DMTLoss(torch.nn.Module):
     """
 
     def __init__(self, epsilon=0.2, beta=3.0, structures=None, from_logits=True, normalize="pixels",
-                 reduction="mean", engine="fast", workers=None, *, frame=False, rim=False):
+                 reduction="mean", engine="fast", workers=None, *, frame=False, rim=False,
+                 classes="foreground"):
         super().__init__()
         opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame,
-                        rim)
+                        rim, classes)
         for key, value in opts.items():
             setattr(self, key, value)
         self.last_mask = None
@@ -440,7 +485,8 @@ class DMTLoss(torch.nn.Module):
     def extra_repr(self):
         return (f"epsilon={self.epsilon}, beta={self.beta}, structures={self.structures}, "
                 f"from_logits={self.from_logits}, normalize={self.normalize!r}, "
-                f"reduction={self.reduction!r}, engine={self.engine!r}, frame={self.frame}, rim={self.rim}")
+                f"reduction={self.reduction!r}, engine={self.engine!r}, frame={self.frame}, rim={self.rim}, "
+                f"classes={self.classes!r}")
 
     def forward(self, input, target, mask=None):
         """The loss of `input` against `target`.
@@ -464,7 +510,7 @@ class DMTLoss(torch.nn.Module):
         if mask is None:
             mask, self.last_structures, self.last_counts = _mask(
                 input, self.epsilon, self.structures, self.from_logits, self.engine, self.workers, self.frame,
-                self.rim)
+                self.rim, self.classes)
         else:
             mask = _check_mask(mask, input)
             self.last_structures, self.last_counts = None, None

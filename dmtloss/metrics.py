@@ -16,7 +16,11 @@ of the loss (``docs/spec.md``, section 1): pixels are vertices, so the foregroun
   characteristic ``chi = b0 - b1 + b2`` of the cubical complex.
 - :func:`betti_error`: mean absolute difference of the Betti numbers of random patches;
   :func:`hole_errors` splits the top one into missing and extra holes;
-  :func:`cell_count_error` counts regions gained or lost over the whole image.
+  :func:`cell_count_error` counts regions gained or lost over the whole image;
+  :func:`image_betti_error` compares the Betti numbers of whole images (TopoMortar's
+  Betti-0 and Betti-1 errors).
+- :func:`hausdorff_distance`: the 95th-percentile (HD95) or maximal symmetric Hausdorff
+  distance between the surfaces of the two masks, in pixels.
 - :func:`summarize`: mean and standard deviation over images, as the paper's tables.
 
 Complexity: O(n) per image (connected-component labelling and cell counts), times the
@@ -32,7 +36,8 @@ from scipy import ndimage
 from dmtloss.reference._validation import as_choice, as_int
 
 __all__ = ["pixel_accuracy", "dice", "adapted_rand_score", "variation_of_information", "region_labels",
-           "betti_numbers", "betti_error", "hole_errors", "cell_count_error", "image_metrics", "summarize"]
+           "betti_numbers", "betti_error", "hole_errors", "cell_count_error", "image_betti_error",
+           "hausdorff_distance", "image_metrics", "summarize"]
 
 _REGIONS = ("background", "foreground", "labels")
 #: Default patch side of the Betti error, by dimension: the paper's 64 x 64 in 2-D; the
@@ -494,6 +499,97 @@ def cell_count_error(prediction, target, regions="background"):
     return int(len(np.unique(pred_labels[pred_labels > 0])) - len(np.unique(true_labels[true_labels > 0])))
 
 
+def image_betti_error(prediction, target):
+    """Absolute difference of the Betti numbers of whole images, per dimension.
+
+    The Betti-0 and Betti-1 errors that the TopoMortar benchmark reports (Valverde et
+    al., BMVC 2025): ``|b_k(prediction) - b_k(target)|`` over the whole image, with
+    the Betti numbers of :func:`betti_numbers` (4-connected foreground in 2-D,
+    6-connected in 3-D). Unlike :func:`betti_error`, one wrong component or hole
+    anywhere counts once, however large the image.
+
+    Parameters
+    ----------
+    prediction, target : (M, N[, P]) array_like of {0, 1}
+        Binary images of the same shape.
+
+    Returns
+    -------
+    error : (d,) ndarray of int64
+        ``|b_k(prediction) - b_k(target)|`` for k = 0 .. d-1.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On invalid input or different shapes.
+
+    Examples
+    --------
+    >>> ring = np.ones((4, 4), int); ring[1:3, 1:3] = 0
+    >>> image_betti_error(np.ones((4, 4), int), ring).tolist()
+    [0, 1]
+    """
+    prediction, target = _pair(prediction, target)
+    return np.abs(_betti(prediction) - _betti(target))
+
+
+def _surface(mask):
+    # the mask's pixels with a 4- (6-) neighbour outside it; the image border is outside
+    inner = ndimage.binary_erosion(mask, ndimage.generate_binary_structure(mask.ndim, 1), border_value=0)
+    return mask & ~inner
+
+
+def hausdorff_distance(prediction, target, *, percentile=95):
+    """Symmetric Hausdorff distance between the surfaces of two masks (HD95 by default).
+
+    The surface of a mask is its pixels with a 4-connected (6 in 3-D) neighbour
+    outside it, the image border counting as outside. The distances (Euclidean, in
+    pixels) from each surface pixel of one mask to the other mask's surface are taken
+    in both directions; the result is the larger of the two directed `percentile`-th
+    percentiles (as medpy's ``hd95`` and MONAI's ``compute_hausdorff_distance`` with
+    ``directed=False``). ``percentile=100`` gives the Hausdorff distance itself.
+
+    Parameters
+    ----------
+    prediction, target : (M, N[, P]) array_like of {0, 1}
+        Binary images of the same shape.
+    percentile : float, optional
+        In (0, 100].
+
+    Returns
+    -------
+    distance : float
+        In pixels. 0.0 when both masks are empty; when exactly one is, the diagonal of
+        the image (the largest possible distance), so that an empty prediction is the
+        worst, not undefined.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On invalid input, different shapes or a percentile outside (0, 100].
+
+    Examples
+    --------
+    >>> a = np.zeros((8, 8), int); a[2:5, 2:5] = 1
+    >>> b = np.zeros((8, 8), int); b[2:5, 3:6] = 1
+    >>> hausdorff_distance(a, a), hausdorff_distance(a, b, percentile=100)
+    (0.0, 1.0)
+    """
+    prediction, target = _pair(prediction, target)
+    if isinstance(percentile, (bool, np.bool_)) or not isinstance(percentile, numbers.Real):
+        raise TypeError(f"`percentile` must be a number; got {type(percentile).__name__}")
+    if not 0 < percentile <= 100:
+        raise ValueError(f"`percentile` must be in (0, 100]; got {percentile}")
+    if not prediction.any() and not target.any():
+        return 0.0
+    if not prediction.any() or not target.any():
+        return float(np.sqrt(sum((n - 1) ** 2 for n in prediction.shape)))
+    a, b = _surface(prediction), _surface(target)
+    to_b = ndimage.distance_transform_edt(~b)[a]
+    to_a = ndimage.distance_transform_edt(~a)[b]
+    return float(max(np.percentile(to_b, percentile), np.percentile(to_a, percentile)))
+
+
 def image_metrics(predictions, targets, *, regions="background", patch_size=None, n_patches=100, seed=0):
     """Every metric of every image: the rows :func:`summarize` averages.
 
@@ -548,6 +644,9 @@ def image_metrics(predictions, targets, *, regions="background", patch_size=None
         row["missing_holes"] = float(np.maximum(-diff, 0).mean())
         row["extra_holes"] = float(np.maximum(diff, 0).mean())
         row["cell_count_error"] = cell_count_error(prediction, target, regions)
+        for k, value in enumerate(image_betti_error(prediction, target)):
+            row[f"image_betti{k}"] = float(value)
+        row["hd95"] = hausdorff_distance(prediction, target)
         rows.append(row)
     keys = list(rows[0])
     if any(list(row) != keys for row in rows):
@@ -574,7 +673,9 @@ def summarize(predictions, targets, *, regions="background", patch_size=None, n_
         ``(mean, std)`` over images (population std) of ``"accuracy"``, ``"dice"``,
         ``"ari"``, ``"are"`` (``1 - ari``), ``"voi"``, ``"betti0"``, ``"betti1"``
         (and ``"betti2"`` in 3-D: the Betti errors), ``"missing_holes"``,
-        ``"extra_holes"`` and ``"cell_count_error"`` (signed).
+        ``"extra_holes"``, ``"cell_count_error"`` (signed), ``"image_betti0"``,
+        ``"image_betti1"`` (and ``"image_betti2"``: :func:`image_betti_error`) and
+        ``"hd95"`` (:func:`hausdorff_distance`).
 
     Raises
     ------

@@ -794,8 +794,8 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
 
     Parameters
     ----------
-    image : (M, N) array_like
-        The network's input.
+    image : (M, N) or (M, N, 3) array_like
+        The network's input, greyscale or RGB (colour last, values in [0, 1]).
     target : (M, N) array_like of bool
         The ground truth.
     likelihoods : dict of str to (M, N) array_like
@@ -836,10 +836,13 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
     ...     out.read_bytes()[:4]
     b'\\x89PNG'
     """
-    values = np.asarray(image, dtype=float)
+    shown = np.asarray(image, dtype=float)
     truth = np.asarray(target) != 0
+    colour = shown.ndim == 3 and shown.shape[-1] == 3
+    values = shown[..., 0] if colour else shown  # the spatial shape
     if values.ndim != 2 or truth.shape != values.shape:
-        raise ValueError(f"`image` and `target` must be 2-D of one shape; got {values.shape} and {truth.shape}")
+        raise ValueError(f"`image` and `target` must be 2-D of one shape (the image may have 3 colour "
+                         f"channels last); got {shown.shape} and {truth.shape}")
     if not likelihoods:
         raise ValueError("`likelihoods` must hold at least one method's prediction")
     predicted = {}
@@ -866,7 +869,8 @@ def comparison_figure(image, target, likelihoods, path, *, structures=None, wind
     with _rc_context():
         grid = fig.subplots(2, columns)
         letters = iter("abcdefghijklmnop")
-        grid[0, 0].imshow(values, cmap="gray", interpolation="nearest")
+        grid[0, 0].imshow(np.clip(shown, 0, 1) if colour else shown, cmap=None if colour else "gray",
+                          interpolation="nearest")
         _image_axes(grid[0, 0], values.shape, f"({next(letters)}) image")
         _errors(grid[0, 1], truth, truth, f"({next(letters)}) ground truth")
         frame(grid[0, 0])

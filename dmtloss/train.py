@@ -87,6 +87,7 @@ _OPTIMIZERS = ("adam", "adamw", "sgd")
 _NORMS = ("batch", "instance", "group", "none")
 _EVERY = ("step", "epoch")
 _NORMALIZE = ("pixels", "mask")
+_CLASSES = ("foreground", "both")
 #: Validation metrics a best checkpoint can be chosen by, and whether higher is better.
 _BEST = {"accuracy": True, "dice": True, "ari": True, "are": False, "voi": False, "betti0": False,
          "betti1": False, "betti2": False, "missing_holes": False, "extra_holes": False}
@@ -168,12 +169,12 @@ class TrainConfig:
         Clip the gradient's global norm to this value (> 0); None: no clipping.
     loss : str
         A key of :data:`LOSSES`: ``"bce"``, ``"dmt"``, or the baselines
-        ``"weighted-bce"`` and ``"cldice"`` (:mod:`dmtloss.baselines`, their extra term
+        ``"weighted-bce"``, ``"cldice"`` and ``"ce-dice"`` (:mod:`dmtloss.baselines`, their extra term
         weighted by ``beta``; clDice takes ``loss_options={"iterations": k}``), or one
         registered since.
     loss_options : dict
         Extra plain-valued options for the loss factory (the built-in ones take none).
-    epsilon, beta, structures, normalize, frame, rim, workers
+    epsilon, beta, structures, normalize, frame, rim, classes, workers
         Options of :class:`~dmtloss.DMTLoss` (and of :func:`~dmtloss.loss.dmt_mask`
         for ``structures_every="epoch"``); ``structures`` is stored as a tuple or None.
     structures_every : {"step", "epoch"}
@@ -246,6 +247,7 @@ class TrainConfig:
     normalize: str = "pixels"
     frame: bool = False
     rim: bool = False
+    classes: str = "foreground"
     workers: object = None
     structures_every: str = "step"
     augment: bool = True
@@ -295,6 +297,7 @@ class TrainConfig:
         put("normalize", as_choice(self.normalize, _NORMALIZE, "normalize"))
         put("frame", as_bool(self.frame, "frame"))
         put("rim", as_bool(self.rim, "rim"))
+        put("classes", as_choice(self.classes, _CLASSES, "classes"))
         if self.workers is not None:
             put("workers", as_workers(self.workers, default=1))
         put("structures_every", as_choice(self.structures_every, _EVERY, "structures_every"))
@@ -405,7 +408,7 @@ def _bce(config):
 def _dmt(config):
     return DMTLoss(epsilon=config.epsilon, beta=config.beta, structures=config.structures,
                    normalize=config.normalize, workers=config.workers, frame=config.frame,
-                   rim=config.rim)
+                   rim=config.rim, classes=config.classes)
 
 
 #: Loss name -> factory. ``factory(config)`` returns a callable ``loss(logits, target)``
@@ -428,9 +431,16 @@ def _cldice(config):
     return lambda logits, target: cldice_loss(logits, target, beta=config.beta, iterations=iterations)
 
 
+def _dice_ce(config):
+    from .baselines import dice_ce_loss
+
+    return lambda logits, target: dice_ce_loss(logits, target, beta=config.beta)
+
+
 # the baselines of the experiments (:mod:`dmtloss.baselines`), weighted by ``beta`` too
 LOSSES["weighted-bce"] = _weighted_bce
 LOSSES["cldice"] = _cldice
+LOSSES["ce-dice"] = _dice_ce
 
 
 def _takes_mask(loss):
@@ -458,8 +468,8 @@ def _optimizer(config, model):
     return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
 
 
-def _model(config):
-    return UNet(config.ndim, 1, 1, config.width, config.depth, norm=config.norm)
+def _model(config, channels=1):
+    return UNet(config.ndim, channels, 1, config.width, config.depth, norm=config.norm)
 
 
 # ----------------------------------------------------------------------------------
@@ -835,15 +845,15 @@ def _epoch_masks(model, dataset, config):
     """The DMT masks of the full training images, from the current model."""
     masks = [None] * len(dataset)
     groups = {}
-    for i, image in enumerate(dataset.images):
-        groups.setdefault(image.shape, []).append(i)
+    for i, target in enumerate(dataset.targets):
+        groups.setdefault(target.shape, []).append(i)
     for indices in groups.values():
         likelihood = np.stack([predict(model, dataset.images[i], tile=config.val_tile,
                                        overlap=config.val_overlap, batch_size=config.val_batch_size)
                                for i in indices])
         mask = dmt_mask(torch.from_numpy(likelihood)[:, None], config.epsilon, config.structures,
                         from_logits=False, workers=config.workers, frame=config.frame,
-                        rim=config.rim)
+                        rim=config.rim, classes=config.classes)
         for i, m in zip(indices, mask[:, 0].numpy()):
             masks[i] = m
     return masks
@@ -937,6 +947,9 @@ def train(config, train_set, val_set=None, *, out_dir, init=None, resume=False, 
     _check_set(train_set, "train_set", config.ndim)
     if val_set is not None:
         _check_set(val_set, "val_set", config.ndim)
+        if val_set.channels != train_set.channels:
+            raise ValueError(f"`val_set` must have the channels of `train_set` ({train_set.channels}); "
+                             f"got {val_set.channels}")
     if not isinstance(out_dir, (str, os.PathLike)):
         raise TypeError(f"`out_dir` must be a path; got {type(out_dir).__name__}")
     if init is not None and not isinstance(init, (str, os.PathLike)):
@@ -983,7 +996,7 @@ def _train(ctx, config, train_set, val_set, out_dir, init_state, resume_state, m
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     random.seed(config.seed)
-    model = _model(config)
+    model = _model(config, train_set.channels)
     for name, state in (("init", init_state), ("resume", resume_state)):
         if state is not None:
             if state["model_config"] != model.config():

@@ -104,9 +104,10 @@ SYNTHETIC = {"synthetic-membranes": "synthetic_membranes", "synthetic-vessels": 
 VAL_SEED_OFFSET = 1_000_003  # validation images of a synthetic set: data seed + this (as `dmtloss demo`)
 #: Keys of the sections the runner reads itself (the others are TrainConfig fields).
 DATA_KEYS = {"em-vnc": {"kind", "path", "downsample", "crop"},
+             "topomortar": {"kind", "path", "colour", "crop"},
              "synthetic": {"kind", "train_count", "val_count", "shape", "seed", "options"}}
 SECTION_KEYS = {"metrics": {"patch_size", "n_patches", "seed"}, "figures": {"crop"},
-                "report": {"baseline", "dmt", "betti"}}
+                "report": {"baseline", "dmt", "betti", "also_against"}}
 TOP_KEYS = {"title", "seeds", "data", "train", "pretrain", "finetune", "arms", "metrics", "figures", "report",
             "quick"}
 ARM_KEYS = {"group", "steps_factor", "compare_to"}  # runner keys of an arm; the rest are TrainConfig's
@@ -123,13 +124,19 @@ METRICS = (
     ("cell_count_error", "cell-count error (signed)", None),
     ("are", "ARE (1 - ARI)", True),
     ("voi", "VOI", True),
+    ("image_betti0", "whole-image Betti-0 error", True),
+    ("image_betti1", "whole-image Betti-1 error", True),
+    ("image_betti2", "whole-image Betti-2 error", True),
+    ("betti_matching", "Betti-matching error", True),
+    ("hd95", "HD95 (px)", True),
     ("dice", "DICE", False),
     ("accuracy", "accuracy", False),
 )
 
 
 #: Short names of the arms in the qualitative panels (six columns leave little room for titles).
-FIGURE_NAMES = {"bce": "BCE", "dmt": "DMT", "weighted-bce": "wBCE", "cldice": "clDice"}
+FIGURE_NAMES = {"bce": "BCE", "dmt": "DMT", "weighted-bce": "wBCE", "cldice": "clDice", "ce-dice": "CE+Dice",
+                "dmt-both": "DMT both"}
 
 
 class ConfigError(ValueError):
@@ -262,17 +269,20 @@ def _positive_int(value, what, low=1):
 
 def _data_ndim(data):
     kind = data.get("kind")
-    if kind == "em-vnc":
-        allowed = DATA_KEYS["em-vnc"]
+    if kind in ("em-vnc", "topomortar"):
+        allowed = DATA_KEYS[kind]
     elif kind in SYNTHETIC:
         allowed = DATA_KEYS["synthetic"]
     else:
-        raise ConfigError(f"data.kind must be 'em-vnc' or one of {sorted(SYNTHETIC)}; got {kind!r}")
+        raise ConfigError(f"data.kind must be 'em-vnc', 'topomortar' or one of {sorted(SYNTHETIC)}; got {kind!r}")
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ConfigError(f"[data] of kind {kind!r}: unknown keys {unknown}; expected some of {sorted(allowed)}")
-    if kind == "em-vnc":
-        _positive_int(data.get("downsample", 1), "data.downsample")
+    if kind in ("em-vnc", "topomortar"):
+        if kind == "em-vnc":
+            _positive_int(data.get("downsample", 1), "data.downsample")
+        elif data.get("colour", "rgb") not in ("rgb", "luma"):
+            raise ConfigError(f"data.colour must be 'rgb' or 'luma'; got {data['colour']!r}")
         _positive_int(data.get("crop", 0), "data.crop", 0)
         if not isinstance(data.get("path", ""), str):
             raise ConfigError(f"data.path must be a string; got {data['path']!r}")
@@ -580,6 +590,15 @@ def load_data(config, data_path=None):
         except (TypeError, ValueError) as err:
             raise ConfigError(f"[data] {kind}: {err}") from None
         info = {"kind": kind, "source": train_set.source, "validation_source": val_set.source}
+    elif kind == "topomortar":
+        path = ROOT / spec.get("path", "")
+        if data_path is not None:
+            path = pathlib.Path(data_path)
+        crop = spec.get("crop", 0)
+        train_set, val_set = (_crop_set(datasets.load_topomortar(path, split, colour=spec.get("colour", "rgb")), crop)
+                              for split in ("train", "val"))
+        info = {"kind": kind, "path": str(path), "crop": crop, "colour": spec.get("colour", "rgb"),
+                "source": train_set.source}
     else:
         path = ROOT / spec.get("path", "")  # an absolute path stays as it is
         if data_path is not None:
@@ -612,6 +631,82 @@ def load_data(config, data_path=None):
                  "validation_shapes": sorted({tuple(i.shape) for i in val_set.images}),
                  "regions": val_set.regions})
     return train_set, val_set, info
+
+
+def _crop_set(data, crop):
+    """The top-left `crop` x `crop` of every image of a 2-D set (0: the set as it is)."""
+    if not crop:
+        return data
+    from dmtloss.data import SegmentationSet
+
+    return SegmentationSet([image[..., :crop, :crop] for image in data.images],
+                           [target[:crop, :crop] for target in data.targets], data.names, data.regions,
+                           f"{data.source}; cropped to {crop}^2", data.channels)
+
+
+def load_test(config, path):
+    """A held-out test set of the experiment's own layout, prepared as its validation set.
+
+    Parameters
+    ----------
+    config : dict
+        From :func:`load_config`; its ``[data]`` says the layout and the preparation
+        (em-vnc: every section of ``raw/`` and ``membranes/``, downsampled as the
+        training data; TopoMortar: a folder holding ``images/`` and ``labels/``, or a
+        root holding ``test/``).
+    path : path-like
+        The test folder.
+
+    Returns
+    -------
+    test_set : dmtloss.data.SegmentationSet
+    info : dict
+        For results.json.
+    """
+    from dmtloss import data as datasets
+    from dmtloss.data import SegmentationSet
+
+    spec = config["data"]
+    path = pathlib.Path(path)
+    if spec["kind"] == "topomortar":
+        folder = path if (path / "images").is_dir() else path / "test"
+        test_set = _crop_set(datasets.load_topomortar(folder, colour=spec.get("colour", "rgb")), spec.get("crop", 0))
+    elif spec["kind"] == "em-vnc":
+        loaded = datasets.load_em_vnc(path)
+        factor, crop = spec.get("downsample", 1), spec.get("crop", 0)
+        pairs = [downsample_pair(image[:crop * factor, :crop * factor] if crop else image,
+                                 target[:crop * factor, :crop * factor] if crop else target, factor)
+                 for image, target in zip(loaded.images, loaded.targets)]
+        test_set = SegmentationSet([p[0] for p in pairs], [p[1] for p in pairs], loaded.names, loaded.regions,
+                                   f"{loaded.source}; downsampled {factor}x")
+    else:
+        raise ConfigError(f"--test: only experiments on data read from disk take a test folder; "
+                          f"{config['name']} generates its data")
+    return test_set, {"path": str(path), "source": test_set.source, "images": list(test_set.names)}
+
+
+def _save_likelihoods(path, names, likelihoods):
+    """Each arm's likelihoods of a set, float16 in one compressed .npz (for rescoring)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, names=np.array(names), **{
+        f"{arm}/{k}": np.asarray(values[k], dtype=np.float16) for arm, values in likelihoods.items()
+        for k in range(len(values))})
+
+
+def evaluate_test(plan, out, arms, test_set, *, log=print):
+    """Each arm's final checkpoint on the held-out test set, once: per-image metric rows."""
+    from dmtloss.study import _rows
+    from dmtloss.train import load_checkpoint, predict
+
+    metric_options = {k: v for k, v in plan.metric_options.items() if v is not None}
+    rows, likelihoods = {}, {}
+    for arm in arms:
+        model = load_checkpoint(pathlib.Path(out) / arm / "last.pt")[0]
+        likelihoods[arm] = [predict(model, image) for image in test_set.images]
+        rows[arm] = _rows(likelihoods[arm], test_set, metric_options)
+        log(f"test set: {arm} evaluated on {len(test_set)} images")
+    _save_likelihoods(pathlib.Path(out) / "likelihoods" / "test.npz", test_set.names, likelihoods)
+    return rows
 
 
 # ----------------------------------------------------------------------------------
@@ -764,7 +859,7 @@ def union_plan(records):
     return merged
 
 
-def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=print, figures=True):
+def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=print, figures=True, test=None):
     """Pretrain with BCE and fine-tune each arm for one seed; write results, table, figures.
 
     Parameters
@@ -781,6 +876,9 @@ def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=pri
         only the arms of `plan` it lacks are fine-tuned, from its pretrained checkpoint
         ``out_dir/pretrain/last.pt``, and the results are merged into it (the runs
         are deterministic, so this is the run that all arms at once would have been).
+    test : tuple, optional
+        ``(test_set, info)`` from :func:`load_test`: every arm's final checkpoint is
+        evaluated on it once, after all training, into ``results["test"]``.
 
     Returns
     -------
@@ -839,6 +937,12 @@ def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=pri
     }
     if extensions:
         results["extensions"] = extensions
+    if comparison.likelihoods:
+        _save_likelihoods(out / "likelihoods" / f"validation-{len(extensions)}.npz", val_set.names,
+                          comparison.likelihoods)
+    if test is not None:
+        test_set, test_info = test
+        results["test"] = {**test_info, "rows": evaluate_test(plan, out, list(comparison.arms), test_set, log=log)}
     (out / "table.txt").write_text(table + "\n")
     if figures:
         results["figures"] = draw_figures(plan, comparison, val_set, out, results)
@@ -966,7 +1070,7 @@ def qualitative_figures(plan, comparison, val_set, folder, *, seed=0, dpi=90):
     if dmt not in comparison.likelihoods:
         return []
     shown = [baseline, *[arm for arm in comparison.arms if plan.groups.get(arm) == "main" and arm != baseline]][:4]
-    size = min(plan.crop, *_slices(val_set.images[0], plan.ndim).shape)
+    size = min(plan.crop, *_slices(val_set.targets[0], plan.ndim).shape)
     candidates = []
     for k, (image, truth) in enumerate(zip(val_set.images, val_set.targets)):
         truth = _slices(truth, plan.ndim)
@@ -987,7 +1091,10 @@ def qualitative_figures(plan, comparison, val_set, folder, *, seed=0, dpi=90):
     paths = []
     for label, (difference, k, (r, c)) in picks.items():
         window = (slice(r, r + size), slice(c, c + size))
-        image = _slices(val_set.images[k], plan.ndim)[window]
+        image = val_set.images[k]
+        if val_set.channels > 1:  # colour last, as matplotlib draws it
+            image = np.moveaxis(image, 0, -1)
+        image = _slices(image, plan.ndim)[window]
         truth = _slices(val_set.targets[k], plan.ndim)[window]
         likelihoods = {FIGURE_NAMES.get(arm, arm): _slices(comparison.likelihoods[arm][k], plan.ndim)[window]
                        for arm in shown}
@@ -1385,8 +1492,11 @@ def _run_parser():
                "to a .toml file")
     parser.add_argument("experiment", help="experiment name or .toml path")
     parser.add_argument("--data", default=None, metavar="PATH",
-                        help="the em-vnc folder (default: the configuration's data.path, relative to the "
-                             "repository root)")
+                        help="the em-vnc or TopoMortar folder (default: the configuration's data.path, "
+                             "relative to the repository root)")
+    parser.add_argument("--test", default=None, metavar="PATH",
+                        help="a held-out test folder of the data's own layout: every arm's final "
+                             "checkpoint is evaluated on it once, after training, and reported apart")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, metavar="S",
                         help="seeds of the weights and patches (default: the configuration's seeds)")
     parser.add_argument("--out", default=None, metavar="DIR",
@@ -1464,8 +1574,9 @@ def _run(args):
     if args.seeds is not None:
         config["seeds"] = list(args.seeds)
     if args.data is not None:
-        if config.get("data", {}).get("kind") != "em-vnc":
-            raise ConfigError(f"--data: only em-vnc experiments read a folder; {config['name']} generates its data")
+        if config.get("data", {}).get("kind") not in ("em-vnc", "topomortar"):
+            raise ConfigError(f"--data: only em-vnc and TopoMortar experiments read a folder; {config['name']} "
+                              f"generates its data")
         config["data"]["path"] = str(pathlib.Path(args.data).resolve())
     plan = make_plan(config, args.arms)
     seeds = config.get("seeds", [0])
@@ -1488,6 +1599,13 @@ def _run(args):
     except (OSError, ValueError) as err:
         raise ConfigError(f"data: {err}") from None
     train_set, val_set, info = data
+    test = None
+    if args.test is not None:
+        try:
+            test = load_test(plan.config, args.test)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"--test: {err}") from None
+        log(f"{plan.name}: test set of {len(test[0])} images from {args.test}, evaluated once after training")
     log(f"{plan.name}: {len(train_set)} training and {len(val_set)} validation images "
         f"({', '.join('x'.join(map(str, s)) for s in info['train_shapes'])}); arms {', '.join(plan.arms)}")
     if "cells_kept" in info:
@@ -1511,7 +1629,8 @@ def _run(args):
             done = None
         log(f"{plan.name}: seed {seed} -> {folder}")
         results = run_seed(plan, seed, folder, data=data, previous=done, progress=args.progress,
-                           figures=args.figures, log=lambda text, seed=seed: log(f"{plan.name} seed {seed}: {text}"))
+                           figures=args.figures, test=test,
+                           log=lambda text, seed=seed: log(f"{plan.name} seed {seed}: {text}"))
         log(results["table"])
     log(f"{plan.name}: done in {time.perf_counter() - start:.0f} s; "
         f"report: python experiments/run.py report {out}")

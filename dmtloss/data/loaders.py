@@ -14,6 +14,7 @@ loader               what it reads                                              
 :func:`load_cracktree` CrackTree-style image/ and gt/ folders                     foreground
 :func:`load_roads`     Massachusetts roads: <split>/*.tiff, <split>_labels/*.tif  foreground
 :func:`load_folder`    any folder of images and one of masks, matched by stem    either
+:func:`load_topomortar` TopoMortar: <split>/images/*.png (RGB), <split>/labels/   background
 ===================  ==========================================================  ==========
 
 Conversions, the same in every loader:
@@ -81,7 +82,7 @@ from dmtloss.reference._validation import as_bool, as_choice
 from ._types import SegmentationSet
 
 __all__ = ["load_isbi2012", "load_isbi2013", "load_cremi", "load_em_vnc", "load_drive", "load_cracktree",
-           "load_roads", "load_folder", "MAX_VOXELS"]
+           "load_roads", "load_folder", "load_topomortar", "MAX_VOXELS"]
 
 #: Files whose header promises more values than this (channels included) are refused.
 MAX_VOXELS = 2 ** 30
@@ -919,3 +920,83 @@ def load_folder(images, masks, *, regions="background", threshold=0.5, mask_suff
     return SegmentationSet([p[0] for p in loaded], [p[1] for p in loaded], [p[0] for p in pairs], regions,
                            f"folder: images {image_folder}, masks {mask_folder}"
                            f"{f' (suffix {mask_suffix!r})' if mask_suffix else ''}")
+
+
+_TOPOMORTAR_SPLITS = ("train", "val", "test")
+_COLOURS = ("rgb", "luma")
+
+
+def load_topomortar(path, split=None, *, colour="rgb"):
+    """The TopoMortar benchmark: mortar between bricks, RGB photographs and their masks.
+
+    Layout (Valverde et al., BMVC 2025): ``<split>/images/NNN.png`` (RGB, 512 x 512)
+    and ``<split>/labels/NNN.png`` (8-bit, 255 = mortar). The mortar of an image is
+    one connected network (``b0 = 1``) and each whole brick is a hole in it, so the
+    regions are the background's components (the bricks), as for membranes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The data set's root (holding ``train/``, ``val/``, ...) with a `split`, or one
+        split's own folder (holding ``images/`` and ``labels/``, e.g. a held-out test
+        folder) with ``split=None``.
+    split : {None, "train", "val", "test"}, optional
+        The split's folder under `path`; None: `path` is that folder.
+    colour : {"rgb", "luma"}, optional
+        ``"rgb"``: images of shape (3, H, W) (``channels=3``: a 3-channel network
+        input); ``"luma"``: greyscale (H, W), as the other loaders convert colour.
+
+    Returns
+    -------
+    data : SegmentationSet
+        Named by the file stems, in sorted order; regions "background".
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong kind.
+    FileNotFoundError
+        If a folder is missing or holds no image.
+    ValueError
+        If `split` or `colour` is unknown, names of images and labels do not match, an
+        image is not colour or a file is corrupt, too large or of another shape than its
+        image.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> tmp = tempfile.TemporaryDirectory(); root = pathlib.Path(tmp.name)
+    >>> for sub in ("images", "labels"): (root / "val" / sub).mkdir(parents=True)
+    >>> Image.fromarray(np.full((4, 5, 3), 200, np.uint8)).save(root / "val/images/000.png")
+    >>> Image.fromarray(np.array([[255] * 5, [255, 0, 0, 0, 255]] * 2, np.uint8)).save(root / "val/labels/000.png")
+    >>> data = load_topomortar(root, "val")
+    >>> data.channels, data[0][0].shape, int(data[0][1].sum())
+    (3, (3, 4, 5), 14)
+    >>> tmp.cleanup()
+    """
+    root = _as_path(path)
+    if split is not None:
+        split = as_choice(split, _TOPOMORTAR_SPLITS, "split")
+        root = root / split
+    colour = as_choice(colour, _COLOURS, "colour")
+    _folder(root, "TopoMortar split")
+    pairs = _matched(_by_stem(root / "images", "TopoMortar image"), _by_stem(root / "labels", "TopoMortar label"),
+                     root / "images", root / "labels")
+    images, targets = [], []
+    for stem, image_path, label_path in pairs:
+        with _ImageFile(image_path, "TopoMortar image") as image:
+            image.check((2,), "image")
+            if not image.colour:
+                raise ValueError(f"TopoMortar image {image_path} is not a colour image; expected RGB")
+            pixels = image.read()
+            if colour == "luma":
+                pixels = _unit(pixels, True, image_path, "TopoMortar image")
+            else:  # channel first, each plane converted as a grey image is
+                pixels = np.stack([_unit(pixels[..., k], False, image_path, "TopoMortar image")
+                                   for k in range(3)])
+        images.append(pixels)
+        targets.append(_read_mask(label_path, "TopoMortar label", image.shape, f"image {image_path}", 0.5))
+    return SegmentationSet(images, targets, [stem for stem, _, _ in pairs], "background",
+                           f"TopoMortar ({root}): images/ (RGB{', as luma' if colour == 'luma' else ''}) "
+                           f"and labels/ (mortar = 255)", channels=3 if colour == "rgb" else 1)

@@ -255,8 +255,9 @@ class PatchDataset(torch.utils.data.Dataset):
 
     Notes
     -----
-    An item is a dict: ``"image"`` and ``"target"`` (1, *patch_size) float32 tensors
-    (the target 0.0 / 1.0), ``"index"`` (int), ``"corner"`` ((ndim,) int64 tensor),
+    An item is a dict: ``"image"`` a (channels, *patch_size) float32 tensor (channels
+    is ``dataset.channels``, 1 for greyscale), ``"target"`` a (1, *patch_size) one
+    (0.0 / 1.0), ``"index"`` (int), ``"corner"`` ((ndim,) int64 tensor),
     ``"op"`` (int) and ``"item"`` (int, the item's own index). The default collate
     function batches them into (B, 1, *patch_size) tensors and (B,) / (B, ndim) int64
     tensors, which :meth:`crop_batch` takes back.
@@ -298,11 +299,11 @@ class PatchDataset(torch.utils.data.Dataset):
         reach = np.max(np.array(self._windows), axis=0)
         self._pads = []
         self._shapes = []
-        for image in dataset.images:
-            pad = tuple((int(d // 2), int(d - d // 2)) for d in np.maximum(reach - np.array(image.shape), 0))
+        for target in dataset.targets:
+            pad = tuple((int(d // 2), int(d - d // 2)) for d in np.maximum(reach - np.array(target.shape), 0))
             self._pads.append(pad)
-            self._shapes.append(tuple(n + lo + hi for n, (lo, hi) in zip(image.shape, pad)))
-        sizes = np.array([image.size for image in dataset.images], dtype=np.float64)
+            self._shapes.append(tuple(n + lo + hi for n, (lo, hi) in zip(target.shape, pad)))
+        sizes = np.array([target.size for target in dataset.targets], dtype=np.float64)
         self._weights = sizes / sizes.sum()
         self._padded = {}
 
@@ -366,10 +367,11 @@ class PatchDataset(torch.utils.data.Dataset):
         return PatchLocation(index, corner, op)
 
     def _pad(self, array, index):
+        # the spatial axes are the last ones: a leading channel axis is not padded
         pad = self._pads[index]
         if not any(lo or hi for lo, hi in pad):
             return array
-        return np.pad(array, pad, mode="reflect")
+        return np.pad(array, ((0, 0),) * (array.ndim - len(pad)) + pad, mode="reflect")
 
     def _image(self, index):
         if index not in self._padded:
@@ -380,13 +382,16 @@ class PatchDataset(torch.utils.data.Dataset):
     def _cut(self, array, location):
         window = self._windows[location.op]
         region = tuple(slice(c, c + w) for c, w in zip(location.corner, window))
+        region = (slice(None),) * (array.ndim - len(region)) + region
         return augment(array[region], location.op)
 
     def __getitem__(self, item):
         location = self.location(item)
         image, target = self._image(location.index)
         image_patch, target_patch = self._cut(image, location), self._cut(target, location)
-        return {"image": torch.from_numpy(image_patch.astype(np.float32, copy=False))[None],
+        if self.dataset.channels == 1:
+            image_patch = image_patch[None]
+        return {"image": torch.from_numpy(image_patch.astype(np.float32, copy=False)),
                 "target": torch.from_numpy(target_patch.astype(np.float32))[None],
                 "index": location.index,
                 "corner": torch.tensor(location.corner, dtype=torch.int64),
@@ -446,9 +451,10 @@ class PatchDataset(torch.utils.data.Dataset):
         location = self._location(location)
         if not isinstance(array, np.ndarray):
             raise TypeError(f"`array` must be an ndarray; got {type(array).__name__}")
-        shape = self.dataset.images[location.index].shape
+        shape = self.dataset.spatial_shape(location.index)
         if array.shape != shape:
-            raise ValueError(f"`array` must have the shape of image {location.index} {shape}; got {array.shape}")
+            raise ValueError(f"`array` must have the spatial shape of image {location.index} {shape}; "
+                             f"got {array.shape}")
         return self._cut(self._pad(array, location.index), location)
 
     def crop_batch(self, arrays, batch):
