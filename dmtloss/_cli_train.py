@@ -24,11 +24,12 @@ DATA is KIND[:ARG[:SPLIT]], one of:
   em-vnc:DIR[:train|validation]   raw/NN.tif + membranes/NN.png (sections 00-09 / 10-13)
   isbi2012:DIR   isbi2013:DIR   cremi:FILE.hdf   cracktree:DIR
   drive:DIR[:training|test]   roads:DIR[:train|valid|test]   folder:IMAGES_DIR,MASKS_DIR
+  topomortar:DIR[:train|val|test]  <split>/images/*.png (RGB: a 3-channel network) + labels/
 """
 
 _SYNTHETIC = {"synthetic-membranes": "synthetic_membranes", "synthetic-vessels": "synthetic_vessels",
               "synthetic-tubes": "synthetic_tubes", "synthetic-sheets": "synthetic_sheets"}
-_PATH_KINDS = ("em-vnc", "isbi2012", "isbi2013", "cremi", "cracktree", "drive", "roads", "folder")
+_PATH_KINDS = ("em-vnc", "isbi2012", "isbi2013", "cremi", "cracktree", "drive", "roads", "topomortar", "folder")
 
 
 def load_data(spec, option, *, seed=0, shape=None):
@@ -63,9 +64,9 @@ def load_data(spec, option, *, seed=0, shape=None):
         loader = {"em-vnc": data.load_em_vnc, "isbi2012": data.load_isbi2012,
                   "isbi2013": data.load_isbi2013, "cremi": data.load_cremi,
                   "cracktree": data.load_cracktree, "drive": data.load_drive,
-                  "roads": data.load_roads}[kind]
+                  "roads": data.load_roads, "topomortar": data.load_topomortar}[kind]
         if split:
-            if kind not in ("em-vnc", "drive", "roads"):
+            if kind not in ("em-vnc", "drive", "roads", "topomortar"):
                 raise ValueError(f"{kind} takes no split")
             return loader(path, split=split)
         return loader(path)

@@ -124,8 +124,30 @@ def _rows(likelihoods, dataset, metric_options):
     return rows
 
 
+_RESUMABLE = ("device", "num_workers", "workers")  # as dmtloss.train: they do not change a run's result
+
+
+def _fit(training, config, train_set, folder, init, resume, progress, log, name):
+    """Train one run into `folder`, or take it from its checkpoint there: (model, checkpoint, seconds, fresh)."""
+    last = folder / "last.pt"
+    if resume and last.is_file():
+        model, saved, state = training.load_checkpoint(last)
+        same = {k: v for k, v in saved.to_dict().items() if k not in _RESUMABLE} == \
+            {k: v for k, v in config.to_dict().items() if k not in _RESUMABLE}
+        if same and state["step"] >= config.steps:
+            log(f"'{name}': finished earlier ({last}, step {state['step']}); not trained again")
+            return model, last, float(sum(row.get("seconds", 0.0) for row in state["history"])), False
+        if same:
+            log(f"'{name}': resuming at step {state['step']} of {config.steps} from {last}")
+            result = training.train(config, train_set, None, out_dir=folder, resume=True, progress=progress)
+            return result.model, result.checkpoint, float(sum(row["seconds"] for row in result.history)), True
+        log(f"'{name}': the checkpoint in {folder} is of another configuration; training again")
+    result = training.train(config, train_set, None, out_dir=folder, init=init, overwrite=True, progress=progress)
+    return result.model, result.checkpoint, result.seconds, True
+
+
 def compare_losses(train_set, val_set, pretrain, arms, *, out_dir, init=None, progress=True,
-                   predict_options=None, metric_options=None, log=None):
+                   predict_options=None, metric_options=None, log=None, resume=False):
     """Pretrain once with `pretrain`, fine-tune that state once per arm, measure each.
 
     Parameters
@@ -151,6 +173,12 @@ def compare_losses(train_set, val_set, pretrain, arms, *, out_dir, init=None, pr
         ``patch_size``, ``n_patches``, ``seed`` of the Betti error.
     log : callable, optional
         Called with one line of text at each stage.
+    resume : bool, optional
+        Take up the runs an earlier call left in `out_dir` (an interrupted process): a
+        run whose ``last.pt`` holds the same configuration is resumed from it (exactly,
+        see :func:`dmtloss.train.train`), or not trained again when it is finished. An
+        arm is taken up only if the pretraining was finished before this call (so it
+        started from this very state); otherwise every arm is trained again.
 
     Returns
     -------
@@ -188,20 +216,17 @@ def compare_losses(train_set, val_set, pretrain, arms, *, out_dir, init=None, pr
     seconds, checkpoints, rows, likelihoods = {}, {}, {}, {}
     if pretrain is not None and init is not None:
         raise ValueError("`pretrain` and `init` exclude each other: give a run or a checkpoint")
+    resume = bool(resume)
     if pretrain is not None:
         log(f"pretraining: {pretrain.steps} steps of {pretrain.loss}")
-        result = training.train(pretrain, train_set, None, out_dir=out / "pretrain", overwrite=True,
-                                progress=progress)
-        seconds["pretrain"] = result.seconds
-        init = result.checkpoint
+        _, init, seconds["pretrain"], fresh = _fit(training, pretrain, train_set, out / "pretrain", None, resume,
+                                                   progress, log, "pretrain")
+        resume = resume and not fresh  # arms left by an earlier call started from another state
     for name, config in arms.items():
         log(f"fine-tuning '{name}': {config.steps} steps of {config.loss}")
-        result = training.train(config, train_set, None, out_dir=out / name, init=init, overwrite=True,
-                                progress=progress)
-        seconds[name] = result.seconds
-        checkpoints[name] = result.checkpoint
-        likelihoods[name] = [training.predict(result.model, image, **predict_options)
-                             for image in val_set.images]
+        model, checkpoints[name], seconds[name], _ = _fit(training, config, train_set, out / name, init, resume,
+                                                          progress, log, name)
+        likelihoods[name] = [training.predict(model, image, **predict_options) for image in val_set.images]
         rows[name] = _rows(likelihoods[name], val_set, metric_options)
     (out / "metrics.json").write_text(json.dumps(
         {"images": list(val_set.names), "seconds": seconds, "rows": rows}, indent=1))

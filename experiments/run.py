@@ -7,6 +7,8 @@ Usage (from the repository root; ``--help`` on each command)::
     python experiments/run.py sheets --seeds 0 1 2 --out experiments/runs/sheets
     python experiments/run.py report experiments/runs/em-vnc experiments/runs/vessels experiments/runs/sheets
     python experiments/run.py figures experiments/runs/vessels   # redraw from the checkpoints
+    python experiments/run.py rescore experiments/runs/vessels   # metrics again, from saved likelihoods
+    python experiments/run.py topomortar --data ../shared/data/topomortar --test PATH/TO/test
 
     python experiments/run.py em-vnc --quick            # the whole pipeline in seconds
     python experiments/run.py em-vnc --dry-run          # the resolved configuration, nothing run
@@ -30,12 +32,15 @@ may set ``steps_factor`` (its fine-tuning is that many times ``[finetune] steps`
 ``compare_to`` (the arm its paired test is against; default the baseline).
 
 Written per seed, in ``OUT/seed-N/``: ``pretrain/`` and one folder per arm (checkpoints,
-``log.csv``, ``history.json``), ``metrics.json`` (compare_losses'), ``results.json`` (the
+``log.csv``, ``history.json``), ``likelihoods/`` (every arm's validation and test likelihoods,
+float16, for ``rescore``), ``metrics.json`` (compare_losses'), ``results.json`` (the
 configuration, per arm the per-image metrics rows, training seconds and steps, the data
 and the machine), ``table.txt`` (:func:`dmtloss.study.format_table`) and ``figures/``:
 qualitative panels as the paper's Figure 6 (validation crops: image, truth, each main
 arm) and the Betti error against epsilon and beta. A seed whose ``results.json`` holds the
-same configuration is skipped (``--force`` reruns it); one that holds the same experiment
+same configuration is skipped (``--force`` reruns it); an interrupted seed resumes from the
+checkpoints of its runs (each run that finished is not trained again, the one that was cut
+off continues exactly where its last epoch ended); one that holds the same experiment
 with fewer arms is extended: only the missing arms are fine-tuned, from its saved
 pretrained state, and merged into its results (so ``--arms ablation`` after ``--arms
 main`` adds the ablation without pretraining again).
@@ -65,6 +70,11 @@ between the two masks, has the any mask's topology and the majority's thickness
 exactly and none is more than 2 cells off (cells smaller than a block vanish, one-pixel
 passages between cells close, walls one pixel apart join). The Betti numbers and cell
 counts of every section before and after go into ``results.json``.
+
+Held-out test data (``--test PATH``, a folder of the data's own layout: em-vnc's ``raw/`` and
+``membranes/``, TopoMortar's ``images/`` and ``labels/``): after every arm of a seed is
+trained, each arm's final checkpoint is evaluated on it once, into ``results["test"]``; the
+report shows it apart from the validation tables. Nothing is chosen on it.
 
 Data never enters the repository: the em-vnc folder is read where it lies (default
 ``../shared/data/em-vnc`` relative to the repository root; ``--data`` overrides).
@@ -127,6 +137,8 @@ METRICS = (
     ("image_betti0", "whole-image Betti-0 error", True),
     ("image_betti1", "whole-image Betti-1 error", True),
     ("image_betti2", "whole-image Betti-2 error", True),
+    ("image_betti0_full", "whole-image Betti-0 error, 8-connected", True),
+    ("image_betti1_full", "whole-image Betti-1 error, 8-connected", True),
     ("betti_matching", "Betti-matching error", True),
     ("hd95", "HD95 (px)", True),
     ("dice", "DICE", False),
@@ -627,9 +639,9 @@ def load_data(config, data_path=None):
                 "cells_kept": f"{kept} of {len(sections)} sections keep their cell count exactly",
                 "max_cell_difference": max(abs(s["before"]["cells"] - s["after"]["cells"]) for s in sections)}
     info.update({"train": list(train_set.names), "validation": list(val_set.names),
-                 "train_shapes": sorted({tuple(i.shape) for i in train_set.images}),
-                 "validation_shapes": sorted({tuple(i.shape) for i in val_set.images}),
-                 "regions": val_set.regions})
+                 "train_shapes": sorted({tuple(t.shape) for t in train_set.targets}),
+                 "validation_shapes": sorted({tuple(t.shape) for t in val_set.targets}),
+                 "channels": train_set.channels, "regions": val_set.regions})
     return train_set, val_set, info
 
 
@@ -859,7 +871,8 @@ def union_plan(records):
     return merged
 
 
-def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=print, figures=True, test=None):
+def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=print, figures=True, test=None,
+             resume=True):
     """Pretrain with BCE and fine-tune each arm for one seed; write results, table, figures.
 
     Parameters
@@ -879,6 +892,9 @@ def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=pri
     test : tuple, optional
         ``(test_set, info)`` from :func:`load_test`: every arm's final checkpoint is
         evaluated on it once, after all training, into ``results["test"]``.
+    resume : bool, optional
+        Take up the runs an interrupted earlier call left in `out_dir` from their
+        checkpoints (:func:`dmtloss.study.compare_losses`); False trains every run again.
 
     Returns
     -------
@@ -900,7 +916,7 @@ def run_seed(plan, seed, out_dir, *, data, previous=None, progress=True, log=pri
     command = [sys.executable, *sys.argv]
     if previous is None:
         comparison = compare_losses(train_set, val_set, pretrain, arms, out_dir=out, progress=progress,
-                                    metric_options=metric_options, log=log)
+                                    metric_options=metric_options, log=log, resume=resume)
         extensions = []
     else:
         init = out / "pretrain" / "last.pt"
@@ -1013,6 +1029,73 @@ def redraw_figures(paths, *, log=print):
         results["figures"] = draw_figures(plan, comparison, val_set, out, results)
         write_json(path, results)
         log(f"figures: {plan.name} seed {results['seed']}: {', '.join(results['figures']) or 'none'}")
+        done.append(path)
+    return done
+
+
+def _read_likelihoods(files, names):
+    """``{arm: [likelihood per image]}`` from :func:`_save_likelihoods`' files (later ones win)."""
+    likelihoods = {}
+    for file in files:
+        with np.load(file) as saved:
+            if [str(n) for n in saved["names"]] != list(names):
+                raise ConfigError(f"{file}: saved for images {list(saved['names'])}, not {list(names)}")
+            arms = sorted({key.split("/")[0] for key in saved.files if key != "names"})
+            for arm in arms:
+                likelihoods[arm] = [saved[f"{arm}/{k}"].astype(np.float64) for k in range(len(names))]
+    return likelihoods
+
+
+def rescore(paths, *, log=print):
+    """Measure every seed under `paths` again from its saved likelihoods, training nothing.
+
+    For a metric added after the runs (the rows of ``results.json`` and ``table.txt``
+    are rewritten with :func:`dmtloss.metrics.image_metrics` as it is now; the
+    validation and, where there is one, the test set's rows). An arm without saved
+    likelihoods is predicted again from its checkpoint.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The results files rescored.
+    """
+    from dmtloss.study import Comparison, _rows
+    from dmtloss.train import load_checkpoint, predict
+
+    done = []
+    for path in find_results(paths):
+        results = _read_results_file(path)
+        plan = Plan(**{field.name: results["plan"][field.name] for field in dataclasses.fields(Plan)})
+        out = path.parent
+        metric_options = {k: v for k, v in plan.metric_options.items() if v is not None}
+        try:
+            _, val_set, _ = load_data(plan.config)
+            test = load_test(plan.config, results["test"]["path"]) if "test" in results else None
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"{path}: data: {err}") from None
+        sets = [("rows", val_set, sorted((out / "likelihoods").glob("validation-*.npz")))]
+        if test is not None:
+            sets.append(("test", test[0], [out / "likelihoods" / "test.npz"]))
+        for key, data, files in sets:
+            likelihoods = _read_likelihoods([f for f in files if f.is_file()], data.names)
+            rows = {}
+            for arm in results["arms"]:
+                if arm not in likelihoods:
+                    model = load_checkpoint(out / arm / "last.pt")[0]
+                    likelihoods[arm] = [predict(model, image) for image in data.images]
+                rows[arm] = _rows(likelihoods[arm], data, metric_options)
+            if key == "rows":
+                results["rows"] = rows
+                comparison = Comparison(tuple(results["arms"]), rows, {}, out / "pretrain" / "last.pt",
+                                        {arm: out / arm / "last.pt" for arm in results["arms"]}, results["seconds"])
+                results["table"] = group_tables(plan, comparison)
+                (out / "table.txt").write_text(results["table"] + "\n")
+            else:
+                results["test"]["rows"] = rows
+        results.setdefault("rescored", []).append({"when": datetime.datetime.now(datetime.timezone.utc)
+                                                   .isoformat(timespec="seconds"), "machine": machine()})
+        write_json(path, results)
+        log(f"rescore: {plan.name} seed {results['seed']}: {len(results['arms'])} arm(s)")
         done.append(path)
     return done
 
@@ -1266,6 +1349,21 @@ def _paired(runs, arm, other, key, lower):
     return f"{diff:+.3f} ({better}/{worse}, p {p_text}){mark}"
 
 
+def _paired_tables(runs, main, against, metrics, n, what=""):
+    """Tables of paired differences of the main arms from each arm of `against`."""
+    lines = []
+    for other in against:
+        arms = [arm for arm in main if arm != other]
+        if other not in main or not arms:
+            continue
+        lines += [f"**Paired differences from {other}** ({what}as above: mean of (arm − {other}) over the "
+                  f"{n} (seed, image) pairs, better/worse pairs, Wilcoxon p).", ""]
+        rows = [[label] + [_paired(runs, arm, other, key, lower) for arm in arms]
+                for key, label, lower in metrics if lower is not None]
+        lines += [_markdown_table(["metric", *[f"{arm} − {other}" for arm in arms]], rows), ""]
+    return lines
+
+
 def _arm_fields(plan, arm):
     fields = plan["arms"][arm]
     bits = [fields["loss"]]
@@ -1291,8 +1389,9 @@ def _scale(runs):
     data, pre = results["data"], plan["pretrain"]
     finetune = plan["arms"][plan["report"]["baseline"]]
     shapes = " and ".join("×".join(map(str, s)) for s in data["train_shapes"])
+    colour = f", {data['channels']} channels" if data.get("channels", 1) > 1 else ""
     text = (f"{len(data['train'])} training and {len(data['validation'])} validation images of {shapes}"
-            f" ({data['source']}")
+            f"{colour} ({data['source']}")
     if data.get("kind") == "em-vnc":
         text += f"; labels downsampled by the thin rule: {data['cells_kept']}, at most " \
                 f"{data['max_cell_difference']} cell(s) apart"
@@ -1363,6 +1462,19 @@ def experiment_markdown(name, runs, figure_links, *, local=False):
         rows = [[label] + [_paired(runs, arm, baseline, key, lower) for arm in others]
                 for key, label, lower in metrics if lower is not None]
         lines += [_markdown_table(["metric", *[f"{arm} − {baseline}" for arm in others]], rows), ""]
+    lines += _paired_tables(runs, main, report.get("also_against", []), metrics, n)
+    tested = [(path, {**r, "rows": r["test"]["rows"], "images": r["test"]["images"]}) for path, r in runs
+              if "test" in r]
+    if tested:
+        n_test = sum(len(r["images"]) for _, r in tested)
+        lines += [f"**Held-out test set** — evaluated once, after all training, never used to choose "
+                  f"anything; {len(tested)} seed(s) × {len(tested[0][1]['images'])} test images "
+                  f"({tested[0][1]['test']['path']}).", ""]
+        rows = [[label + arrows[lower], *[_fmt(_pooled(tested, arm, key)) for arm in main]]
+                for key, label, lower in metrics]
+        lines += [_markdown_table(["metric", *main], rows), ""]
+        lines += _paired_tables(tested, main, [baseline, *report.get("also_against", [])], metrics, n_test,
+                                what="test ")
     keys = [k for k in (headline, "missing_holes", "extra_holes", "abs_cell_count_error", "are")
             if any(k == m[0] for m in metrics)]
     labels = {k: label for k, label, _ in metrics}
@@ -1522,7 +1634,9 @@ def _run_parser():
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="torch threads and DMT engine workers (on a shared machine, 1 per process and "
                              "one process per seed is fastest)")
-    parser.add_argument("--force", action="store_true", help="rerun seeds whose results.json exists")
+    parser.add_argument("--force", action="store_true",
+                        help="rerun seeds whose results.json exists, and train every run again (without it, an "
+                             "interrupted seed resumes from its runs' checkpoints)")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved plan and stop")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     parser.add_argument("--no-figures", dest="figures", action="store_false", help="no figures")
@@ -1543,11 +1657,14 @@ def _report_parser():
     return parser
 
 
-def _figures_parser():
-    parser = argparse.ArgumentParser(
-        prog="python experiments/run.py figures",
-        description="Draw the figures of every seed under DIR... again from its checkpoints (nothing is "
-                    "trained); for after a change of the figures' code.")
+def _figures_parser(command="figures"):
+    descriptions = {
+        "figures": "Draw the figures of every seed under DIR... again from its checkpoints (nothing is "
+                   "trained); for after a change of the figures' code.",
+        "rescore": "Measure every seed under DIR... again from its saved likelihoods (nothing is trained): "
+                   "rewrites the per-image rows of results.json (validation and test) and table.txt with "
+                   "the metrics as they are now."}
+    parser = argparse.ArgumentParser(prog=f"python experiments/run.py {command}", description=descriptions[command])
     parser.add_argument("paths", nargs="+", metavar="DIR", help="output folders of runs (or results.json files)")
     return parser
 
@@ -1629,7 +1746,7 @@ def _run(args):
             done = None
         log(f"{plan.name}: seed {seed} -> {folder}")
         results = run_seed(plan, seed, folder, data=data, previous=done, progress=args.progress,
-                           figures=args.figures, test=test,
+                           figures=args.figures, test=test, resume=not args.force,
                            log=lambda text, seed=seed: log(f"{plan.name} seed {seed}: {text}"))
         log(results["table"])
     log(f"{plan.name}: done in {time.perf_counter() - start:.0f} s; "
@@ -1638,7 +1755,7 @@ def _run(args):
 
 
 def main(argv=None):
-    """Entry point: ``run.py EXPERIMENT [options]``, ``run.py report DIR...`` or ``run.py figures DIR...``."""
+    """Entry point: ``run.py EXPERIMENT [options]``, or ``run.py report|figures|rescore DIR...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "report":
@@ -1648,6 +1765,10 @@ def main(argv=None):
         if argv and argv[0] == "figures":
             args = _figures_parser().parse_args(argv[1:])
             redraw_figures(args.paths)
+            return 0
+        if argv and argv[0] == "rescore":
+            args = _figures_parser("rescore").parse_args(argv[1:])
+            rescore(args.paths)
             return 0
         return _run(_run_parser().parse_args(argv))
     except ConfigError as err:

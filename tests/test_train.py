@@ -101,7 +101,7 @@ def test_config_defaults_and_round_trip():
     (dict(lr=float("nan")), ValueError, "`lr` must be a finite number > 0; got nan"),
     (dict(lr_schedule="step"), ValueError, "`lr_schedule` must be one of ('constant', 'linear', 'cosine')"),
     (dict(loss="bogus"), ValueError,
-     "`loss` must be one of ('bce', 'dmt', 'weighted-bce', 'cldice') (keys of dmtloss.train.LOSSES)"),
+     "`loss` must be one of ('bce', 'dmt', 'weighted-bce', 'cldice', 'ce-dice') (keys of dmtloss.train.LOSSES)"),
     (dict(loss=None), TypeError, "`loss` must be a string"),
     (dict(loss_options={"f": object()}), TypeError, "`loss_options` must hold plain values"),
     (dict(epsilon=-0.1), ValueError, "`epsilon` must be a finite number >= 0; got -0.1"),

@@ -453,8 +453,7 @@ class PatchDataset(torch.utils.data.Dataset):
             raise TypeError(f"`array` must be an ndarray; got {type(array).__name__}")
         shape = self.dataset.spatial_shape(location.index)
         if array.shape != shape:
-            raise ValueError(f"`array` must have the spatial shape of image {location.index} {shape}; "
-                             f"got {array.shape}")
+            raise ValueError(f"`array` must have the shape of image {location.index} {shape}; got {array.shape}")
         return self._cut(self._pad(array, location.index), location)
 
     def crop_batch(self, arrays, batch):
