@@ -122,6 +122,15 @@ def test_threshold_of_refuses(epsilon):
         authors.threshold_of(epsilon)
 
 
+def test_live_adapter_says_what_is_missing(monkeypatch):
+    monkeypatch.delenv("DMTLOSS_AUTHORS_DIPHA", raising=False)
+    with pytest.raises(LookupError, match="DMTLOSS_AUTHORS_DIPHA"):
+        authors.Live()
+    with pytest.raises(LookupError, match="DMTLOSS_AUTHORS_DIPHA"):
+        authors.live.LEVELS  # built on first use only
+    assert not hasattr(authors.live, "__wrapped__")  # introspection starts nothing
+
+
 # -- the recorded outputs -------------------------------------------------------------------
 
 
