@@ -425,3 +425,17 @@ def test_against_topolosses():
         assert matched.tolist() == np.asarray(theirs.num_matched).tolist()
         assert list(ours.unmatched_prediction) == np.asarray(theirs.num_unmatched_input1).tolist()
         assert list(ours.unmatched_target) == np.asarray(theirs.num_unmatched_input2).tolist()
+
+
+# --- the asv suite ---------------------------------------------------------------------
+
+def test_benchmark_suite_runs(monkeypatch):
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parents[1]))
+    suite = importlib.import_module("benchmarks.metrics")
+    for shape in suite.SHAPES:
+        bench = suite.BettiMatchingError()
+        bench.setup(shape)
+        prediction, target = suite.make_pair(shape)
+        assert prediction.shape == target.shape == tuple(int(n) for n in shape.split("x"))
+        error = bench.track_betti_matching_error(shape)
+        assert error == betti_matching_error(prediction, target).error > 0
