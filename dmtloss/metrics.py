@@ -553,8 +553,8 @@ def betti_matching_error(prediction, target):
 
     Cost: five persistence computations per dimension (both images, the comparison and
     the two image modules), by union-finds in dimensions 0 and d-1, and a column
-    reduction with clearing for dimension 1 in 3-D: about half a second for a pair of
-    512 x 512 masks, a second for 48^3, on one core.
+    reduction with clearing for dimension 1 in 3-D: under a second for a pair of
+    512 x 512 masks or of 48^3 volumes, with one thread (``benchmarks/metrics.py``).
 
     References
     ----------
