@@ -125,7 +125,7 @@ class BettiMatching:
     >>> m.unmatched_prediction, m.unmatched_target, m.by_dim, m.error
     ((0, 2), (0, 1), (0, 3), 3)
     >>> m.as_dict()
-    {'bm': 3, 'bm0': 0, 'bm1': 3}
+    {'betti_matching': 3, 'betti_matching0': 0, 'betti_matching1': 3}
     """
 
     prediction_features: tuple
@@ -152,7 +152,7 @@ class BettiMatching:
         """The Betti-matching error: unmatched features of both images, all dimensions (int)."""
         return sum(self.by_dim)
 
-    def as_dict(self, prefix="bm"):
+    def as_dict(self, prefix="betti_matching"):
         """Flat ``{f"{prefix}": error, f"{prefix}{k}": by_dim[k]}`` for tables of metrics."""
         row = {prefix: self.error}
         row.update({f"{prefix}{k}": v for k, v in enumerate(self.by_dim)})
