@@ -165,9 +165,24 @@ class BettiMatching:
 # ----------------------------------------------------------------------------------
 
 @njit(cache=True, nogil=True)
-def _lower_star(v, k, rank, n0, n1, n2, cells, keys, other):
+def _offsets(k):
+    """The offsets (o0, o1, o2) in {-1, 0, 1}^3 with exactly k nonzero entries."""
+    out = np.empty((27, 3), np.int64)
+    m = 0
+    for o0 in range(-1, 2):
+        for o1 in range(-1, 2):
+            for o2 in range(-1, 2):
+                if (o0 != 0) + (o1 != 0) + (o2 != 0) == k:
+                    out[m, 0], out[m, 1], out[m, 2] = o0, o1, o2
+                    m += 1
+    return out[:m]
+
+
+@njit(cache=True, nogil=True)
+def _lower_star(v, k, offsets, rank, n0, n1, n2, cells, keys, other):
     """The k-cells whose lowest vertex is `v`, sorted by the rest of their keys.
 
+    A k-cell containing v spans v + o for one of the `offsets` (k nonzero entries).
     Fills ``cells[:m]`` (ids) and ``keys[:m, :2**k - 1]`` (the other vertices' ranks,
     descending); returns m.
     """
@@ -179,61 +194,50 @@ def _lower_star(v, k, rank, n0, n1, n2, cells, keys, other):
     d2 = 2 * n2 - 1
     width = (1 << k) - 1
     m = 0
-    for o0 in range(-1, 2):
-        y0 = x0 + o0
-        if y0 < 0 or y0 >= n0:
+    for t in range(offsets.shape[0]):
+        o0, o1, o2 = offsets[t, 0], offsets[t, 1], offsets[t, 2]
+        if not (0 <= x0 + o0 < n0 and 0 <= x1 + o1 < n1 and 0 <= x2 + o2 < n2):
             continue
-        for o1 in range(-1, 2):
-            y1 = x1 + o1
-            if y1 < 0 or y1 >= n1:
+        mask = (1 if o0 != 0 else 0) | (2 if o1 != 0 else 0) | (4 if o2 != 0 else 0)
+        count = 0
+        lowest = True
+        for s in range(1, 8):
+            if s & ~mask:
                 continue
-            for o2 in range(-1, 2):
-                y2 = x2 + o2
-                if y2 < 0 or y2 >= n2:
-                    continue
-                nz = (o0 != 0) + (o1 != 0) + (o2 != 0)
-                if nz != k:
-                    continue
-                mask = (1 if o0 != 0 else 0) | (2 if o1 != 0 else 0) | (4 if o2 != 0 else 0)
-                count = 0
-                lowest = True
-                for s in range(1, 8):
-                    if s & ~mask:
-                        continue
-                    u = ((x0 + (o0 if s & 1 else 0)) * n1 + (x1 + (o1 if s & 2 else 0))) * n2 \
-                        + (x2 + (o2 if s & 4 else 0))
-                    ru = rank[u]
-                    if ru > r:
-                        lowest = False
-                        break
-                    # insertion into `other`, descending
-                    j = count
-                    while j > 0 and other[j - 1] < ru:
-                        other[j] = other[j - 1]
-                        j -= 1
-                    other[j] = ru
-                    count += 1
-                if not lowest:
-                    continue
-                cell = ((2 * x0 + o0) * d1 + (2 * x1 + o1)) * d2 + (2 * x2 + o2)
-                # insertion of the cell into the sorted lower star
-                j = m
-                while j > 0:
-                    smaller = False  # is the new key smaller than keys[j - 1]?
-                    for i in range(width):
-                        if other[i] != keys[j - 1, i]:
-                            smaller = other[i] < keys[j - 1, i]
-                            break
-                    if not smaller:
-                        break
-                    cells[j] = cells[j - 1]
-                    for i in range(width):
-                        keys[j, i] = keys[j - 1, i]
-                    j -= 1
-                cells[j] = cell
-                for i in range(width):
-                    keys[j, i] = other[i]
-                m += 1
+            u = ((x0 + (o0 if s & 1 else 0)) * n1 + (x1 + (o1 if s & 2 else 0))) * n2 \
+                + (x2 + (o2 if s & 4 else 0))
+            ru = rank[u]
+            if ru > r:
+                lowest = False
+                break
+            # insertion into `other`, descending
+            j = count
+            while j > 0 and other[j - 1] < ru:
+                other[j] = other[j - 1]
+                j -= 1
+            other[j] = ru
+            count += 1
+        if not lowest:
+            continue
+        cell = ((2 * x0 + o0) * d1 + (2 * x1 + o1)) * d2 + (2 * x2 + o2)
+        # insertion of the cell into the sorted lower star
+        j = m
+        while j > 0:
+            smaller = False  # is the new key smaller than keys[j - 1]?
+            for i in range(width):
+                if other[i] != keys[j - 1, i]:
+                    smaller = other[i] < keys[j - 1, i]
+                    break
+            if not smaller:
+                break
+            cells[j] = cells[j - 1]
+            for i in range(width):
+                keys[j, i] = keys[j - 1, i]
+            j -= 1
+        cells[j] = cell
+        for i in range(width):
+            keys[j, i] = other[i]
+        m += 1
     return m
 
 
@@ -246,9 +250,10 @@ def _filtration(order, rank, k, n0, n1, n2, count):
     star = np.empty(27, np.int64)
     keys = np.empty((27, 7), np.int64)
     other = np.empty(8, np.int64)
+    offsets = _offsets(k)
     m = 0
     for v in order:
-        found = _lower_star(v, k, rank, n0, n1, n2, star, keys, other)
+        found = _lower_star(v, k, offsets, rank, n0, n1, n2, star, keys, other)
         for i in range(found):
             cells[m] = star[i]
             position[star[i]] = m
