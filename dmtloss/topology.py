@@ -242,9 +242,10 @@ def _lower_star(v, k, offsets, rank, n0, n1, n2, cells, keys, other):
 
 
 @njit(cache=True, nogil=True)
-def _filtration(order, rank, k, n0, n1, n2, count):
-    """The k-cells in filtration order (ids) and each one's position (by id, else -1)."""
-    size = (2 * n0 - 1) * (2 * n1 - 1) * (2 * n2 - 1)
+def _filtration(order, rank, k, n0, n1, n2, count, positions):
+    """The k-cells in filtration order (ids) and, if `positions`, each one's position
+    (by id, else -1; an empty array otherwise)."""
+    size = (2 * n0 - 1) * (2 * n1 - 1) * (2 * n2 - 1) if positions else 0
     cells = np.empty(count, np.int64)
     position = np.full(size, NONE, np.int64)
     star = np.empty(27, np.int64)
@@ -256,7 +257,8 @@ def _filtration(order, rank, k, n0, n1, n2, count):
         found = _lower_star(v, k, offsets, rank, n0, n1, n2, star, keys, other)
         for i in range(found):
             cells[m] = star[i]
-            position[star[i]] = m
+            if positions:
+                position[star[i]] = m
             m += 1
     return cells, position
 
@@ -484,9 +486,11 @@ class _Image:
         return self._positive
 
     def cells(self, k):
-        """``(ids in filtration order, position by id)`` of the k-cells."""
+        """``(ids in filtration order, position by id)`` of the k-cells; positions are
+        kept only where they are read: top cells (dual roots) and 3-D edges (rows)."""
         if k not in self._cells:
-            self._cells[k] = _filtration(self.order, self.rank, k, *self.shape3, _counts(self.shape3, k))
+            positions = k == self.top or (k == 1 and self.top == 3)
+            self._cells[k] = _filtration(self.order, self.rank, k, *self.shape3, _counts(self.shape3, k), positions)
         return self._cells[k]
 
 
