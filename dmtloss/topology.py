@@ -514,6 +514,10 @@ def _matched_deaths(image, comparison, p, top, comparison_birth):
     births = np.flatnonzero(own != NONE)
     features = births[image.value[births] > image.value[own[births]]]
     reach = _deaths(image, comparison, p, top)[features]
+    # every positive cell of `image` but the essential one is a pivot of the image
+    # reduction (its pivots are positive cells, as many as the positive cells that die)
+    if reach.size and reach.min() == NONE:
+        raise RuntimeError("internal error: a feature has no death in the comparison image")
     born = comparison_birth[reach]
     # the image bar and the comparison bar must both be features
     keep = (image.value[features] > comparison.value[reach]) & (comparison.value[born] > comparison.value[reach])
