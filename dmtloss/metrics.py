@@ -21,10 +21,14 @@ of the loss (``docs/spec.md``, section 1): pixels are vertices, so the foregroun
   Betti-0 and Betti-1 errors).
 - :func:`hausdorff_distance`: the 95th-percentile (HD95) or maximal symmetric Hausdorff
   distance between the surfaces of the two masks, in pixels.
+- :func:`betti_matching_error` (Stucki et al., ICML 2023): features of the prediction and
+  of the target (components, loops, voids) that have no partner at the same place, by
+  the induced matching of their persistence barcodes (:mod:`dmtloss.topology`).
 - :func:`summarize`: mean and standard deviation over images, as the paper's tables.
 
 Complexity: O(n) per image (connected-component labelling and cell counts), times the
-number of patches for the Betti error.
+number of patches for the Betti error; O(n log n) and union-finds for the Betti-matching
+error, but for a column reduction in dimension 1 of 3-D images.
 """
 
 import itertools
@@ -37,7 +41,7 @@ from dmtloss.reference._validation import as_choice, as_int
 
 __all__ = ["pixel_accuracy", "dice", "adapted_rand_score", "variation_of_information", "region_labels",
            "betti_numbers", "betti_error", "hole_errors", "cell_count_error", "image_betti_error",
-           "hausdorff_distance", "image_metrics", "summarize"]
+           "hausdorff_distance", "betti_matching_error", "image_metrics", "summarize"]
 
 _REGIONS = ("background", "foreground", "labels")
 #: Default patch side of the Betti error, by dimension: the paper's 64 x 64 in 2-D; the
@@ -636,6 +640,87 @@ def hausdorff_distance(prediction, target, *, percentile=95):
     to_b = ndimage.distance_transform_edt(~b)[a]
     to_a = ndimage.distance_transform_edt(~a)[b]
     return float(max(np.percentile(to_b, percentile), np.percentile(to_a, percentile)))
+
+
+def betti_matching_error(prediction, target):
+    """Betti-matching error: features of either image with no partner at the same place.
+
+    The features of a binary mask are the bars of the persistence barcode of its
+    superlevel filtration -- its components, loops and (3-D) voids, as many as its
+    :func:`betti_numbers`. A feature of the prediction and one of the target are matched
+    when both induce the same bar of the comparison image ``max(prediction, target)``
+    (Stucki et al.'s induced matching); the error counts the features left unmatched in
+    both images. Unlike the Betti error it sees *where* a feature is: a hole that moves
+    away from the true one costs 2 (one missing, one extra), not 0.
+
+    Parameters
+    ----------
+    prediction, target : (M, N[, P]) array_like
+        Binary masks (bool, 0/1; foreground 1) of the same shape, every axis of length
+        >= 2. Likelihoods in [0, 1] are accepted: every bar of positive persistence is
+        then a feature, noise included, so threshold a prediction first to evaluate it.
+
+    Returns
+    -------
+    result : dmtloss.topology.BettiMatching
+        ``.error`` (int, all dimensions), ``.by_dim`` (tuple, dimensions 0 .. d-1),
+        ``.unmatched_prediction`` (extra features), ``.unmatched_target`` (missing
+        ones), ``.matched``, ``.prediction_features``, ``.target_features``, and
+        ``.as_dict()`` for tables.
+
+    Raises
+    ------
+    TypeError
+        If an input is not an array of real numbers.
+    ValueError
+        On different shapes, shapes not 2-D/3-D with axes >= 2, or values outside
+        [0, 1] or not finite.
+
+    See Also
+    --------
+    betti_error : the Betti numbers of patches, compared without their places.
+    dmtloss.topology.betti_matching : the matching itself.
+
+    Notes
+    -----
+    Conventions are the package's (``docs/spec.md``): pixels are vertices of a cubical
+    complex, a cell takes the minimum of its vertices, the filtration is the superlevel
+    one (so the foreground is 4-connected in 2-D, 6-connected in 3-D), ties are broken by
+    the contract's total order. The comparison image of a superlevel filtration is the
+    pointwise maximum, whose superlevel sets contain both images'. A bar of the
+    prediction is matched to the bar of the image module ``im(H(P_t) -> H(C_t))`` with
+    the same birth cell, that one to the bar of C with the same death cell; likewise for
+    the target; each bar on the way must have positive persistence. The essential class
+    of dimension 0 dies at value 0: an empty mask has no feature. For binary masks every
+    matched pair is at distance 0, so the count is the whole error of the paper.
+
+    Cost: five persistence computations per dimension (both images, the comparison and
+    the two image modules), by union-finds in dimensions 0 and d-1, and a column
+    reduction with clearing for dimension 1 in 3-D: under a second for a pair of
+    512 x 512 masks or of 48^3 volumes, with one thread (``benchmarks/metrics.py``).
+
+    References
+    ----------
+    .. [1] N. Stucki, J. C. Paetzold, S. Shit, B. Menze, U. Bauer, "Topologically
+       faithful image segmentation via induced matching of persistence barcodes",
+       ICML 2023.
+    .. [2] N. Stucki, V. Buergin, J. C. Paetzold, U. Bauer, "Efficient Betti matching
+       enables topology-aware 3D segmentation via persistent homology",
+       arXiv:2407.04683, 2024.
+
+    Examples
+    --------
+    >>> truth = np.ones((5, 7), int); truth[2, 2] = 0       # a hole on the left
+    >>> shifted = np.ones((5, 7), int); shifted[2, 4] = 0   # the same hole, moved
+    >>> betti_error(shifted, truth, n_patches=5).tolist()   # same Betti numbers
+    [0.0, 0.0]
+    >>> result = betti_matching_error(shifted, truth)
+    >>> result.error, result.by_dim, result.unmatched_prediction, result.unmatched_target
+    (2, (0, 2), (0, 1), (0, 1))
+    """
+    from dmtloss.topology import betti_matching
+
+    return betti_matching(_as_array(prediction, "prediction"), _as_array(target, "target"))
 
 
 def image_metrics(predictions, targets, *, regions="background", patch_size=None, n_patches=100, seed=0):
