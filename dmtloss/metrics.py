@@ -782,6 +782,7 @@ def image_metrics(predictions, targets, *, regions="background", patch_size=None
         for k, value in enumerate(image_betti_error(prediction, target, connectivity=prediction.ndim)):
             row[f"image_betti{k}_full"] = float(value)
         row["hd95"] = hausdorff_distance(prediction, target)
+        row.update(betti_matching_error(prediction, target).as_dict())
         rows.append(row)
     keys = list(rows[0])
     if any(list(row) != keys for row in rows):
@@ -810,8 +811,9 @@ def summarize(predictions, targets, *, regions="background", patch_size=None, n_
         (and ``"betti2"`` in 3-D: the Betti errors), ``"missing_holes"``,
         ``"extra_holes"``, ``"cell_count_error"`` (signed), ``"image_betti0"``,
         ``"image_betti1"`` (and ``"image_betti2"``: :func:`image_betti_error`), the same
-        with full connectivity (``"image_betti0_full"`` ..., TopoMortar's convention)
-        and ``"hd95"`` (:func:`hausdorff_distance`).
+        with full connectivity (``"image_betti0_full"`` ..., TopoMortar's convention),
+        ``"hd95"`` (:func:`hausdorff_distance`), and ``"betti_matching"`` with its
+        parts ``"betti_matching0"`` ... per dimension (:func:`betti_matching_error`).
 
     Raises
     ------

@@ -140,6 +140,8 @@ METRICS = (
     ("image_betti0_full", "whole-image Betti-0 error, 8-connected", True),
     ("image_betti1_full", "whole-image Betti-1 error, 8-connected", True),
     ("betti_matching", "Betti-matching error", True),
+    ("betti_matching0", "Betti-matching error, dim 0", True),
+    ("betti_matching1", "Betti-matching error, dim 1", True),
     ("hd95", "HD95 (px)", True),
     ("dice", "DICE", False),
     ("accuracy", "accuracy", False),

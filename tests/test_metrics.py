@@ -180,7 +180,7 @@ def test_summarize():
     s = summarize(predictions, targets, patch_size=8, n_patches=10, seed=0)
     assert list(s) == ["accuracy", "dice", "ari", "are", "voi", "betti0", "betti1", "missing_holes",
                        "extra_holes", "cell_count_error", "image_betti0", "image_betti1", "image_betti0_full",
-                       "image_betti1_full", "hd95"]
+                       "image_betti1_full", "hd95", "betti_matching", "betti_matching0", "betti_matching1"]
     accuracy = [pixel_accuracy(p, t) for p, t in zip(predictions, targets)]
     assert s["accuracy"] == pytest.approx((np.mean(accuracy), np.std(accuracy)))
     b1 = [betti_error(p, t, patch_size=8, n_patches=10, seed=0)[1] for p, t in zip(predictions, targets)]
