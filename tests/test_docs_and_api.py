@@ -97,6 +97,14 @@ def test_spec_examples_run():
     assert result.failed == 0 and result.attempted > 20
 
 
+def test_tutorial_examples_run():
+    # docs/tutorial.md walks one 4 x 4 map to a training step: its sessions must stay true
+    tutorial = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
+    result = doctest.testfile(str(tutorial), module_relative=False,
+                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 20
+
+
 def test_readme_python_examples_run():
     # README.md must stay true: its Python blocks run as written
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
