@@ -176,9 +176,11 @@ class CommandEngine:
                 sink(line)
             end()
 
-        threading.Thread(target=pump, args=(process.stdout, answers.put, lambda: answers.put(None)),
-                         daemon=True).start()
-        threading.Thread(target=pump, args=(process.stderr, stderr.append, lambda: None), daemon=True).start()
+        self._pumps = [threading.Thread(target=pump, args=(process.stdout, answers.put, lambda: answers.put(None)),
+                                        daemon=True),
+                       threading.Thread(target=pump, args=(process.stderr, stderr.append, lambda: None), daemon=True)]
+        for thread in self._pumps:
+            thread.start()
         self._process, self._answers, self._stderr = process, answers, stderr
 
     def _fail(self, message):
@@ -200,6 +202,13 @@ class CommandEngine:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        for thread in self._pumps:  # they end at the pipes' end of file
+            thread.join(timeout=5)
+        for stream in (process.stdout, process.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
 
     def __del__(self):
         try:
@@ -210,6 +219,7 @@ class CommandEngine:
     def _request(self, request):
         with self._lock:
             if self._process is None or self._process.poll() is not None:
+                self.close()
                 self._start()
             self._next_id += 1
             request = dict(request, id=self._next_id)

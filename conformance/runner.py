@@ -22,7 +22,7 @@ __all__ = ["main", "add_command", "run_golden"]
 def _load(args):
     from . import impl as _impl
 
-    path = args.impl or (f"{_impl.COMMAND_PREFIX}{args.command}" if args.command else None)
+    path = args.impl or (f"{_impl.COMMAND_PREFIX}{args.engine_command}" if args.engine_command else None)
     return _impl.load(path)
 
 
@@ -83,15 +83,16 @@ def _run_suite(args, extra):
     from . import impl as _impl
 
     env = dict(os.environ)
-    env.pop(_impl.COMMAND_ENV, None)
-    env[_impl.ENV] = args.impl or f"{_impl.COMMAND_PREFIX}{args.command}"
+    if args.impl or args.engine_command:
+        env.pop(_impl.COMMAND_ENV, None)
+        env[_impl.ENV] = args.impl or f"{_impl.COMMAND_PREFIX}{args.engine_command}"
     command = [sys.executable, "-m", "pytest", "--pyargs", "dmtloss.conformance", "-p", "no:cacheprovider"] + extra
     return subprocess.call(command, env=env)
 
 
 def _configure(parser):
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--command", metavar="CMD", help="the engine to start (split as a shell would; "
+    which.add_argument("--command", dest="engine_command", metavar="CMD", help="the engine to start (split as a shell would; "
                        "no shell): it speaks the JSON-lines protocol on stdin/stdout")
     which.add_argument("--impl", metavar="PATH", help="a dotted path of a Python adapter, or command:CMD")
     parser.add_argument("--suite", action="store_true", help="run the whole pytest suite (property tests too) "
@@ -105,7 +106,7 @@ def _configure(parser):
 def _run(args, out=sys.stdout, extra=()):
     from . import impl as _impl
 
-    if not (args.command or args.impl or os.environ.get(_impl.ENV) or os.environ.get(_impl.COMMAND_ENV)):
+    if not (args.engine_command or args.impl or os.environ.get(_impl.ENV) or os.environ.get(_impl.COMMAND_ENV)):
         print("dmtloss conformance: error: give --command CMD or --impl PATH "
               f"(or set {_impl.ENV} / {_impl.COMMAND_ENV})", file=sys.stderr)
         return 2
