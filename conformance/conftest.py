@@ -8,13 +8,13 @@ Run it from any directory where dmtloss is installed (``pip install dmtloss[conf
 implementation; ``HYPOTHESIS_PROFILE`` picks
 ``dev`` (default: random, 20 examples) or ``ci`` (derandomised, no deadline,
 ``DMTLOSS_CONFORMANCE_MAX_EXAMPLES`` examples, default 60); ``DMTLOSS_CONFORMANCE_MAX_SIDE``
-caps the image sides (default 6).
+caps the image sides (default 6); ``DMTLOSS_CONFORMANCE_SHRINK=0`` turns shrinking off.
 """
 
 import os
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from dmtloss.conformance import impl as _impl
 from dmtloss.conformance.strategies import EPSILONS, MAX_SIDE
@@ -22,11 +22,15 @@ from dmtloss.conformance.strategies import EPSILONS, MAX_SIDE
 MAX_EXAMPLES = int(os.environ.get("DMTLOSS_CONFORMANCE_MAX_EXAMPLES", "60"))
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
 
+#: DMTLOSS_CONFORMANCE_SHRINK=0 reports the first counterexample found as it is: bounded
+#: work (shrinking re-runs the test up to hundreds of times, minutes on float images)
+PHASES = tuple(phase for phase in Phase if phase is not Phase.shrink
+               or os.environ.get("DMTLOSS_CONFORMANCE_SHRINK", "1") != "0")
 settings.register_profile(
-    "ci", max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, print_blob=True,
+    "ci", max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, print_blob=True, phases=PHASES,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile(
-    "dev", max_examples=min(20, MAX_EXAMPLES), deadline=None, print_blob=True,
+    "dev", max_examples=min(20, MAX_EXAMPLES), deadline=None, print_blob=True, phases=PHASES,
     suppress_health_check=[HealthCheck.too_slow])
 
 _STATE = {}

@@ -50,7 +50,7 @@ def cripser_sphere(n=5):
     Examples
     --------
     >>> int((cripser_sphere() == 0).sum())
-    98
+    86
     """
     axis = np.arange(n, dtype=np.float64)
     x, y, z = np.meshgrid(axis, axis, axis, indexing="ij")

@@ -62,7 +62,7 @@ def _jobs():
     jobs[LOOPBACK] = ([], _env(DMTLOSS_IMPL=LOOPBACK, DMTLOSS_CONFORMANCE_MAX_EXAMPLES="20"))
     for name in BROKEN:
         jobs[name] = (["-x"], _env(DMTLOSS_IMPL=f"dmtloss.conformance.broken.{name}", DMTLOSS_CONFORMANCE_MAX_SIDE="4",
-                                   DMTLOSS_CONFORMANCE_MAX_EXAMPLES="25"))
+                                   DMTLOSS_CONFORMANCE_MAX_EXAMPLES="25", DMTLOSS_CONFORMANCE_SHRINK="0"))
     return jobs
 
 
@@ -278,3 +278,13 @@ def test_print_timings():
     """Not a check: the wall time of every run, shown with -s."""
     for name in list(GOOD) + BROKEN:
         print(name, result(name)[1].rsplit("[", 1)[-1])
+
+
+@pytest.mark.parametrize("name", ["impl", "protocol", "loopback", "assertions", "golden", "peers", "runner"])
+def test_conformance_doctests(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"dmtloss.conformance.{name}")
+    result = doctest.testmod(module, extraglobs={"np": np}, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
