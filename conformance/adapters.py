@@ -1,6 +1,6 @@
 """Adapters: other implementations seen through the conformance protocol (conformance/impl.py).
 
-``DMTLOSS_IMPL=conformance.adapters.<name>``:
+``DMTLOSS_IMPL=dmtloss.conformance.adapters.<name>``:
 
 ``reference``  pass-through to ``dmtloss.reference`` (all levels; must pass: proves the harness)
 ``fast``       pass-through to ``dmtloss.fast`` (all levels)
@@ -56,7 +56,8 @@ def _superlevel(sublevel_rows, infinity=np.inf):
     rows = np.asarray(sublevel_rows, dtype=np.float64).reshape(-1, 3)
     death = np.where(rows[:, 2] >= infinity, np.inf, rows[:, 2])
     out = np.column_stack([rows[:, 0], -rows[:, 1], -death])
-    return out[out[:, 1] != out[:, 2]]  # zero persistence is omitted by the contract
+    out = out[out[:, 1] != out[:, 2]]  # zero persistence is omitted by the contract
+    return out[np.lexsort((-out[:, 1], out[:, 0]))]  # by dimension, then birth descending
 
 
 class Gudhi(Adapter):

@@ -25,7 +25,7 @@ This module reads and writes those formats, maps the output onto the ``ridges`` 
 the contract (``docs/spec.md``, section 6) and the diagram onto the ``diagram`` level,
 replays step 4 in Python (:func:`replay_ridges`, so CI can check that the recorded outputs
 are what the model of their code predicts), and records new outputs when the two programs
-are built (``python -m conformance.authors --dipha ... --graph-recon ...``).
+are built (``python -m dmtloss.conformance.authors --dipha ... --graph-recon ...``).
 ``docs/conformance.md`` (section "The authors' pipeline") has the build commands and the
 agreement table; ``conformance/data/authors/`` the recorded outputs and their attribution.
 
@@ -785,7 +785,7 @@ def record(pipeline, folder=DATA, thresholds=THRESHOLDS):
     --------
     >>> record(Pipeline("build/dipha", "build/ComputeGraphReconstruction"), "/tmp/authors")  # doctest: +SKIP
     """
-    from conformance.golden import cases as golden_cases
+    from .golden import cases as golden_cases
 
     images = [(name, "conformance.golden.cases()", x) for name, x in golden_cases()] + extra_cases()
     folder = Path(folder)
@@ -812,7 +812,7 @@ def record(pipeline, folder=DATA, thresholds=THRESHOLDS):
 
 
 def main(argv=None):
-    """Record the outputs: ``python -m conformance.authors --dipha BIN --graph-recon BIN``.
+    """Record the outputs: ``python -m dmtloss.conformance.authors --dipha BIN --graph-recon BIN``.
 
     Options ``--mpiexec CMD`` (default ``mpiexec -n 1``) and ``--out FOLDER``; see :func:`record`.
 
@@ -823,7 +823,7 @@ def main(argv=None):
     import argparse
     import shlex
 
-    parser = argparse.ArgumentParser(prog="python -m conformance.authors",
+    parser = argparse.ArgumentParser(prog="python -m dmtloss.conformance.authors",
                                      description="Record the outputs of the authors' pipeline.")
     parser.add_argument("--dipha", required=True, help="their DIPHA fork's dipha binary")
     parser.add_argument("--graph-recon", required=True, help="ComputeGraphReconstruction binary")

@@ -1,6 +1,6 @@
 """Deliberately broken implementations: each makes ONE real mistake; the suite must catch it.
 
-``DMTLOSS_IMPL=conformance.broken.<name>``. Each wraps ``dmtloss.reference`` (or its
+``DMTLOSS_IMPL=dmtloss.conformance.broken.<name>``. Each wraps ``dmtloss.reference`` (or its
 building blocks, or cripser) and changes exactly what its one-line description says:
 
 =========================  ==================================================================
@@ -17,6 +17,18 @@ building blocks, or cripser) and changes exactly what its one-line description s
 ``ridge_drop_last``        off by one: the last pixel of each ridge V-path is not painted (masks)
 ``ridges_dilated``         ridges dilated by one pixel (4-neighbours) (masks)
 ``cells_fortran_order``    cells reported with their coordinates reversed (x, y) (cells)
+``mutates_input``          negates the caller's array in place (to run a sublevel code) (all)
+``freezes_input``          leaves the caller's array read-only (all)
+``memory_order``           reads the input in memory order: wrong on F-ordered and reversed views (all)
+``narrow_integer_cast``    integer input cast through int16 first (all)
+``masks_uint8``            masks of dtype uint8 instead of bool (masks)
+``cells_int32``            pairs' and critical cells as int32 instead of int64 (cells)
+``diagram_rows_by_dim_desc``  diagram rows by dimension descending, as GUDHI lists them (diagram)
+``pairs_by_dimension``     pairs sorted by dimension instead of by birth position (cells)
+``critical_sorted``        critical cells in lexicographic instead of filtration order (cells)
+``uncancelled_dropped``    uncancelled pairs not reported (cells)
+``basin_labels_uint8``     basin labels kept in a uint8: wrap past 255 basins (masks)
+``positive_ties_reversed``  equal positive persistences cancelled in the reverse tie order (cells, masks)
 =========================  ==================================================================
 
 (The level in brackets is where the mistake shows; every one declares the levels its
@@ -32,13 +44,17 @@ from dmtloss import __version__, reference
 from dmtloss.reference import structures as _s
 from dmtloss.reference.complex import OUTSIDE, CubicalComplex
 from dmtloss.reference.persistence import persistence_pairs_of
+from dmtloss.reference.gradient import GradientField
 from dmtloss.reference.results import PersistencePairs
 from dmtloss.reference.simplify import simplify
 
 ALL = ("diagram", "cells", "masks")
 __all__ = ["ties_index_descending", "no_outside", "sublevel", "t_construction", "eight_connectivity",
            "quantised_256", "younger_elder_swapped", "zero_persistence_kept", "epsilon_strict",
-           "frame_in_boundaries", "ridge_drop_last", "ridges_dilated", "cells_fortran_order"]
+           "frame_in_boundaries", "ridge_drop_last", "ridges_dilated", "cells_fortran_order",
+           "mutates_input", "freezes_input", "memory_order", "narrow_integer_cast", "masks_uint8", "cells_int32",
+           "diagram_rows_by_dim_desc", "pairs_by_dimension", "critical_sorted", "uncancelled_dropped",
+           "basin_labels_uint8", "positive_ties_reversed"]
 
 
 class Broken:
@@ -61,20 +77,35 @@ class Broken:
         return reference.morse_structures(x, epsilon, frame=frame)
 
 
-def _pipeline(x, epsilon, frame, *, keep_epsilon=None, boundary_frame=None, ridges=_s._ridges):
+def _uncancelled(pairs, ndim):
+    """A PersistencePairs of the reference's internal pair dicts."""
+    def cells(key, fill):
+        return np.array([p[key] if p[key] is not None else fill for p in pairs], dtype=np.int64).reshape(-1, ndim)
+
+    return PersistencePairs(np.array([p["dim"] for p in pairs], dtype=np.int64), cells("birth", None),
+                            cells("death", (-1,) * ndim),
+                            np.array([p["birth_value"] for p in pairs], dtype=np.float64),
+                            np.array([p["death_value"] for p in pairs], dtype=np.float64))
+
+
+def _pipeline(x, epsilon, frame, *, keep_epsilon=None, boundary_frame=None, ridges=_s._ridges,
+              simplify=simplify, basin_dtype=None):
     """reference.morse_structures, step by step, with hooks for one mistake."""
     cx = CubicalComplex(np.asarray(x, dtype=np.float64))
     keep_epsilon = epsilon if keep_epsilon is None else keep_epsilon
     _, pairs = persistence_pairs_of(cx)
-    field, _ = simplify(cx, pairs, keep_epsilon)
+    field, uncancelled = simplify(cx, pairs, keep_epsilon)
     ridge_mask, _ = ridges(cx, field, pairs, keep_epsilon)
     basins, roots = _s._basins(cx, field)
+    if basin_dtype is not None:
+        basins = basins.astype(basin_dtype)
     death_persistence = {p["death"]: p["persistence"] for p in pairs if p["death"] is not None}
     root_persistence = [np.inf] + [death_persistence[r] for r in roots]
     boundaries, _ = _s._boundaries(cx, basins, root_persistence, frame if boundary_frame is None else boundary_frame)
     critical = np.array(field.critical_cells(), dtype=np.int64).reshape(-1, cx.ndim)
     ndim = cx.ndim
-    return SimpleNamespace(critical=critical, ridges=ridge_mask, boundaries=boundaries, basins=basins,
+    return SimpleNamespace(critical=critical, uncancelled=_uncancelled(uncancelled, ndim), ridges=ridge_mask,
+                           boundaries=boundaries, basins=basins,
                            mask=lambda: ridge_mask | boundaries if ndim == 3 else ridge_mask.copy())
 
 
@@ -177,7 +208,11 @@ class TiesIndexDescending(Broken):
     def morse_structures(self, x, epsilon, frame=False):
         x = np.asarray(x, dtype=np.float64)
         s = reference.morse_structures(np.flip(x), epsilon, frame=frame)
+        u = s.uncancelled
         return SimpleNamespace(critical=_flip_cells(s.critical, x.shape), ridges=np.flip(s.ridges),
+                               uncancelled=PersistencePairs(u.dim, _flip_cells(u.birth, x.shape),
+                                                            _flip_cells(u.death, x.shape), u.birth_value,
+                                                            u.death_value),
                                boundaries=np.flip(s.boundaries), mask=lambda: np.flip(s.mask()))
 
 
@@ -311,7 +346,7 @@ class RidgesDilated(Broken):
         s = reference.morse_structures(x, epsilon, frame=frame)
         ridges = binary_dilation(s.ridges, generate_binary_structure(s.ridges.ndim, 1))
         boundaries = s.boundaries
-        return SimpleNamespace(critical=s.critical, ridges=ridges, boundaries=boundaries,
+        return SimpleNamespace(critical=s.critical, uncancelled=s.uncancelled, ridges=ridges, boundaries=boundaries,
                                mask=lambda: ridges | boundaries if ridges.ndim == 3 else ridges)
 
 
@@ -326,7 +361,189 @@ class CellsFortranOrder(Broken):
 
     def morse_structures(self, x, epsilon, frame=False):
         s = reference.morse_structures(x, epsilon, frame=frame)
-        return SimpleNamespace(critical=s.critical[:, ::-1])
+        u = s.uncancelled
+        return SimpleNamespace(critical=s.critical[:, ::-1], uncancelled=PersistencePairs(
+            u.dim, u.birth[:, ::-1], u.death[:, ::-1], u.birth_value, u.death_value))
+
+
+class MutatesInput(Broken):
+    """Negates the caller's float array in place, to run a sublevel code on it, and keeps it so."""
+
+    @staticmethod
+    def _negated(x):
+        a = np.asarray(x)
+        if a.dtype == np.float64 and a.flags.writeable:
+            a *= -1  # in place: the caller's array
+            return -a
+        return a
+
+    def persistence_diagram(self, x):
+        return reference.persistence_diagram(self._negated(x))
+
+    def persistence_pairs(self, x):
+        return reference.persistence_pairs(self._negated(x))
+
+    def morse_structures(self, x, epsilon, frame=False):
+        return reference.morse_structures(self._negated(x), epsilon, frame=frame)
+
+
+class FreezesInput(Broken):
+    """Marks the caller's array read-only (as a result type that shares memory with it would)."""
+
+    @staticmethod
+    def _frozen(x):
+        a = np.asarray(x)
+        a.setflags(write=False)
+        return a
+
+    def persistence_diagram(self, x):
+        return reference.persistence_diagram(self._frozen(x))
+
+    def persistence_pairs(self, x):
+        return reference.persistence_pairs(self._frozen(x))
+
+    def morse_structures(self, x, epsilon, frame=False):
+        return reference.morse_structures(self._frozen(x), epsilon, frame=frame)
+
+
+class MemoryOrder(Broken):
+    """Reads the pixels in memory order (``ravel(order="K")``) and reshapes them in C order."""
+
+    @staticmethod
+    def _read(x):
+        a = np.asarray(x)
+        return a.ravel(order="K").reshape(a.shape)
+
+    def persistence_diagram(self, x):
+        return reference.persistence_diagram(self._read(x))
+
+    def persistence_pairs(self, x):
+        return reference.persistence_pairs(self._read(x))
+
+    def morse_structures(self, x, epsilon, frame=False):
+        return reference.morse_structures(self._read(x), epsilon, frame=frame)
+
+
+class NarrowIntegerCast(Broken):
+    """Integer input cast through int16 first (values past 32767 wrap)."""
+
+    @staticmethod
+    def _cast(x):
+        a = np.asarray(x)
+        return a.astype(np.int16) if a.dtype.kind in "iu" else a
+
+    def persistence_diagram(self, x):
+        return reference.persistence_diagram(self._cast(x))
+
+    def persistence_pairs(self, x):
+        return reference.persistence_pairs(self._cast(x))
+
+    def morse_structures(self, x, epsilon, frame=False):
+        return reference.morse_structures(self._cast(x), epsilon, frame=frame)
+
+
+class MasksUint8(Broken):
+    """Masks as uint8 0/1 arrays: ``pred[mask]`` then fancy-indexes instead of masking."""
+
+    def morse_structures(self, x, epsilon, frame=False):
+        s = reference.morse_structures(x, epsilon, frame=frame)
+        ridges, boundaries, mask = (a.astype(np.uint8) for a in (s.ridges, s.boundaries, s.mask()))
+        return SimpleNamespace(critical=s.critical, uncancelled=s.uncancelled, ridges=ridges,
+                               boundaries=boundaries, mask=lambda: mask)
+
+
+class CellsInt32(Broken):
+    """Cells (pairs and critical) as int32 arrays instead of int64."""
+
+    LEVELS = ("diagram", "cells")
+
+    def persistence_pairs(self, x):
+        p = reference.persistence_pairs(x)
+        return SimpleNamespace(dim=p.dim, birth=p.birth.astype(np.int32), death=p.death.astype(np.int32),
+                               birth_value=p.birth_value, death_value=p.death_value)
+
+    def morse_structures(self, x, epsilon, frame=False):
+        s = reference.morse_structures(x, epsilon, frame=frame)
+        return SimpleNamespace(critical=s.critical.astype(np.int32), uncancelled=s.uncancelled)
+
+
+class DiagramRowsByDimDesc(Broken):
+    """Diagram rows by dimension descending (GUDHI's listing), births descending within one."""
+
+    LEVELS = ("diagram",)
+
+    def persistence_diagram(self, x):
+        d = reference.persistence_diagram(x)
+        return d[np.argsort(-d[:, 0], kind="stable")]
+
+
+class PairsByDimension(Broken):
+    """Pairs sorted by dimension first (stable), not by the birth cell's position alone."""
+
+    LEVELS = ("diagram", "cells")
+
+    def persistence_pairs(self, x):
+        p = reference.persistence_pairs(x)
+        order = np.argsort(p.dim, kind="stable")
+        return PersistencePairs(p.dim[order], p.birth[order], p.death[order], p.birth_value[order],
+                                p.death_value[order])
+
+
+class CriticalSorted(Broken):
+    """Critical cells sorted lexicographically (by coordinates) instead of in filtration order."""
+
+    LEVELS = ("diagram", "cells")
+
+    def morse_structures(self, x, epsilon, frame=False):
+        s = reference.morse_structures(x, epsilon, frame=frame)
+        critical = s.critical[np.lexsort(s.critical.T[::-1])]
+        return SimpleNamespace(critical=critical, uncancelled=s.uncancelled)
+
+
+class UncancelledDropped(Broken):
+    """The pairs that could not be cancelled are not reported (an empty ``uncancelled``)."""
+
+    LEVELS = ("diagram", "cells")
+
+    def morse_structures(self, x, epsilon, frame=False):
+        s = reference.morse_structures(x, epsilon, frame=frame)
+        u = s.uncancelled
+        return SimpleNamespace(critical=s.critical, uncancelled=PersistencePairs(
+            u.dim[:0], u.birth[:0], u.death[:0], u.birth_value[:0], u.death_value[:0]))
+
+
+class BasinLabelsUint8(Broken):
+    """Basin labels stored in a uint8: basin 256 becomes OUTSIDE, 257 basin 1, ..."""
+
+    LEVELS = ("masks",)
+
+    def morse_structures(self, x, epsilon, frame=False):
+        return _pipeline(x, epsilon, frame, basin_dtype=np.uint8)
+
+
+def _simplify_positive_ties_reversed(cx, pairs, epsilon):
+    """The reference's simplification, but pairs of equal positive persistence in reverse tie order."""
+    d = cx.ndim
+
+    def tie(p):
+        key = -p["birth_pos"] if p["dim"] == d - 1 else p["death_pos"]
+        return -key if p["persistence"] > 0 else key
+
+    todo = sorted([p for p in pairs if p["persistence"] <= epsilon], key=lambda p: (p["dim"], p["persistence"], tie(p)))
+    field, uncancelled = GradientField(cx), []
+    for p in todo:
+        if field.count_vpaths(p["death"], p["birth"]) == 1:
+            field.cancel(p["birth"], p["death"])
+        else:
+            uncancelled.append(p)
+    return field, uncancelled
+
+
+class PositiveTiesReversed(Broken):
+    """Zero-persistence pairs in the contract's order, equal positive persistences in the reverse one."""
+
+    def morse_structures(self, x, epsilon, frame=False):
+        return _pipeline(x, epsilon, frame, simplify=_simplify_positive_ties_reversed)
 
 
 ties_index_descending = TiesIndexDescending()
@@ -342,3 +559,15 @@ frame_in_boundaries = FrameInBoundaries()
 ridge_drop_last = RidgeDropLast()
 ridges_dilated = RidgesDilated()
 cells_fortran_order = CellsFortranOrder()
+mutates_input = MutatesInput()
+freezes_input = FreezesInput()
+memory_order = MemoryOrder()
+narrow_integer_cast = NarrowIntegerCast()
+masks_uint8 = MasksUint8()
+cells_int32 = CellsInt32()
+diagram_rows_by_dim_desc = DiagramRowsByDimDesc()
+pairs_by_dimension = PairsByDimension()
+critical_sorted = CriticalSorted()
+uncancelled_dropped = UncancelledDropped()
+basin_labels_uint8 = BasinLabelsUint8()
+positive_ties_reversed = PositiveTiesReversed()

@@ -1,8 +1,10 @@
 """Loading the implementation under test and the adapter protocol.
 
 ``DMTLOSS_IMPL`` is a dotted path to a module or to an object inside a module
-(``dmtloss.fast``, ``conformance.adapters.gudhi``). The object found there is the
-*adapter*. It provides, for each level it declares, these callables (the names and
+(``dmtloss.fast``, ``dmtloss.conformance.adapters.gudhi``), or ``command:CMD`` for an
+engine in any language run as one long-lived subprocess (``DMTLOSS_COMMAND=CMD`` says
+the same; the JSON-lines protocol is in :mod:`dmtloss.conformance.protocol`). The object
+found there is the *adapter*. It provides, for each level it declares, these callables (the names and
 signatures of ``dmtloss``'s own API, so ``dmtloss.reference`` and ``dmtloss.fast`` are
 adapters as they are):
 
@@ -23,25 +25,40 @@ masks      ``morse_structures(x, epsilon, frame=...)`` with ``.ridges`` and
 Optional attributes: ``LEVELS`` (a tuple of level names; without it the levels are
 inferred: ``persistence_diagram`` gives diagram, ``persistence_pairs`` and
 ``morse_structures`` give cells, ``morse_structures`` gives masks), ``NAME`` and
-``VERSION`` (else ``__version__``, else the version of the top-level package).
+``VERSION`` (else ``__version__``, else the version of the top-level package), ``DIMS``
+(the image dimensions it handles, a subset of ``(2, 3)``; default both: the tests and
+golden cases of the others are skipped as not applicable).
 """
 
 import importlib
 import os
+import shlex
 import sys
 
 import numpy as np
 
-__all__ = ["ENV", "LEVELS", "Implementation", "load", "resolve"]
+__all__ = ["ENV", "COMMAND_ENV", "LEVELS", "Implementation", "load", "resolve", "current"]
 
 ENV = "DMTLOSS_IMPL"
+COMMAND_ENV = "DMTLOSS_COMMAND"
+COMMAND_PREFIX = "command:"
 LEVELS = ("diagram", "cells", "masks")
+DIMS = (2, 3)
 
 USAGE = (f"the conformance suite needs the implementation under test: set {ENV} to a dotted "
-         "path, e.g.\n"
-         f"    {ENV}=dmtloss.fast python -m pytest conformance\n"
-         f"    {ENV}=conformance.adapters.gudhi python -m pytest conformance\n"
-         "(see docs/conformance.md for the adapter protocol)")
+         f"path or to {COMMAND_PREFIX}CMD (or {COMMAND_ENV} to CMD), e.g.\n"
+         f"    {ENV}=dmtloss.fast python -m pytest --pyargs dmtloss.conformance\n"
+         f"    {ENV}=dmtloss.conformance.adapters.gudhi python -m pytest --pyargs dmtloss.conformance\n"
+         f"    {ENV}='{COMMAND_PREFIX}./my-engine --flag' python -m pytest --pyargs dmtloss.conformance\n"
+         "(see docs/conformance.md for the adapter protocol and the subprocess protocol)")
+
+#: the implementation the running suite tests (set by its conftest; read by the strategies)
+_CURRENT = []
+
+
+def current():
+    """The implementation under test of the running suite, or None outside one."""
+    return _CURRENT[-1] if _CURRENT else None
 
 
 def resolve(path):
@@ -90,6 +107,10 @@ class Implementation:
         if unknown or not levels:
             raise ValueError(f"{path}: LEVELS must be a non-empty subset of {LEVELS}, got {levels!r}")
         self.levels = levels
+        dims = tuple(getattr(obj, "DIMS", None) or DIMS)
+        if not dims or any(d not in DIMS for d in dims):
+            raise ValueError(f"{path}: DIMS must be a non-empty subset of {DIMS}, got {dims!r}")
+        self.dims = dims
 
     def __repr__(self):
         return f"<implementation {self.name} {self.version} levels={','.join(self.levels)}>"
@@ -101,14 +122,31 @@ class Implementation:
 def load(path=None):
     """The implementation named by ``path`` (default: the ``DMTLOSS_IMPL`` variable).
 
+    ``path`` is a dotted path, or ``"command:CMD"``: the engine started as ``CMD`` (split
+    as a shell would, run without one) and spoken to through
+    :class:`dmtloss.conformance.protocol.CommandEngine`. Without ``path`` and without
+    ``DMTLOSS_IMPL``, ``DMTLOSS_COMMAND=CMD`` means ``command:CMD``.
+
     Examples
     --------
     >>> load("dmtloss.reference").levels
     ('diagram', 'cells', 'masks')
+    >>> load("dmtloss.reference").dims
+    (2, 3)
     """
-    path = path if path is not None else os.environ.get(ENV, "").strip()
+    if path is None:
+        path = os.environ.get(ENV, "").strip()
+        if not path and os.environ.get(COMMAND_ENV, "").strip():
+            path = COMMAND_PREFIX + os.environ[COMMAND_ENV].strip()
     if not path:
         raise LookupError(USAGE)
+    if path.startswith(COMMAND_PREFIX):
+        from .protocol import CommandEngine
+
+        argv = shlex.split(path[len(COMMAND_PREFIX):])
+        if not argv:
+            raise ValueError(f"{path!r}: no command after {COMMAND_PREFIX!r}")
+        return Implementation(CommandEngine(argv), path)
     return Implementation(resolve(path), path)
 
 

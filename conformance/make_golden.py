@@ -1,9 +1,9 @@
-"""Regenerate the golden corpus ``conformance/golden/corpus.json`` from dmtloss.reference.
+"""Regenerate the golden corpus (``golden/corpus.json``, ``golden/large.json``) from dmtloss.reference.
 
-Usage (from the repository root)::
+Usage::
 
-    python conformance/make_golden.py            # rewrite conformance/golden/corpus.json
-    python conformance/make_golden.py --out F    # write elsewhere (the tests compare bytes)
+    python -m dmtloss.conformance.make_golden            # rewrite both files in the package
+    python -m dmtloss.conformance.make_golden --out DIR  # write them into DIR (the tests compare bytes)
 
 Deterministic: the same reference gives the same bytes.
 """
@@ -12,20 +12,30 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from .golden import LARGE_EPSILONS, LARGE_PATH, PATH, cases, dumps, large_cases, record
 
-from conformance.golden import PATH, cases, dumps, record  # noqa: E402
+__all__ = ["main"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=PATH, help=f"output file (default {PATH})")
+    """Write the corpus files; returns 0.
+
+    Examples
+    --------
+    >>> main(["--help"])  # doctest: +SKIP
+    """
+    parser = argparse.ArgumentParser(prog="python -m dmtloss.conformance.make_golden",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=PATH.parent, help=f"output folder (default {PATH.parent})")
     args = parser.parse_args(argv)
-    text = dumps([record(name, x) for name, x in cases()])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(text.encode("ascii"))
-    print(f"wrote {args.out} ({len(text.encode('ascii'))} bytes, {len(cases())} cases)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path, items, epsilons in ((PATH, cases(), None), (LARGE_PATH, large_cases(), LARGE_EPSILONS)):
+        kwargs = {} if epsilons is None else {"epsilons": epsilons}
+        text = dumps([record(name, x, **kwargs) for name, x in items], **kwargs).encode("ascii")
+        (args.out / path.name).write_bytes(text)
+        print(f"wrote {args.out / path.name} ({len(text)} bytes, {len(items)} cases)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

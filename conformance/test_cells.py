@@ -1,43 +1,46 @@
-"""Level ``cells``: persistence pairs with their cells, and critical cells at epsilon.
+"""Level ``cells``: persistence pairs with their cells, critical and uncancelled cells at epsilon.
 
 Cells are in doubled (Khalimsky) coordinates (docs/spec.md, section 1); the pairs are
-those of positive persistence plus the essential class (death row -1), compared as a
-set of rows (dim, birth cell, death cell, birth value, death value); the critical cells
-of the gradient simplified at epsilon are compared as a set.
+those of positive persistence plus the essential class (death row -1), rows (dim,
+birth cell, death cell, birth value, death value) in order of the birth cell's
+filtration position; the critical cells of the gradient simplified at epsilon in
+filtration order, and the uncancelled pairs in the order they came up (section 5).
+int64 cells and dims, float64 values.
 """
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 
-from conformance.assertions import assert_same, call, canonical_cells, canonical_pairs
-from conformance.strategies import epsilons, images
-from dmtloss import reference
+from dmtloss.conformance.assertions import Case, check_critical, check_pairs
+from dmtloss.conformance.strategies import epsilons, images, tied_images
 
 pytestmark = pytest.mark.level("cells")
 
-
-def check_pairs(impl, x):
-    text = "persistence_pairs(x)"
-    got = call(impl, text, x, impl.persistence_pairs, x)
-    got = call(impl, text, x, canonical_pairs, got, x.ndim)
-    expected = canonical_pairs(reference.persistence_pairs(x), x.ndim)
-    assert_same("pairs (dim, birth cell, death cell, birth value, death value)", got, expected,
-                impl, text, x)
-
-
-def check_critical(impl, x, epsilon):
-    text = f"morse_structures(x, {epsilon!r}).critical"
-    got = call(impl, text, x, lambda: impl.morse_structures(x, epsilon).critical)
-    got = call(impl, text, x, canonical_cells, got, x.ndim)
-    expected = canonical_cells(reference.morse_structures(x, epsilon).critical, x.ndim)
-    assert_same("critical cells", got, expected, impl, text, x)
+#: a binary volume with a pair left uncancelled at epsilon 0 (docs/spec.md section 5)
+UNCANCELLED = np.array([[[1, 1, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1], [1, 0, 1, 0]],
+                        [[0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [1, 1, 0, 1]],
+                        [[1, 1, 1, 0], [0, 1, 0, 1], [0, 0, 1, 1], [0, 1, 1, 1]]], dtype=np.float64)
+#: a loop born (at 1) before a maximum (0.5): pairs of mixed dimensions in birth order
+LOOP_FIRST = np.array([[1, 1, 1, 0, 0.5], [1, 0, 1, 0, 0], [1, 1, 1, 0, 0]], dtype=np.float64)
+#: equal positive persistences whose cancellation order decides the gradient at 0.25
+TIED = np.array([[0.25, 0.5], [0.5, 0.0], [0.25, 0.5], [0.0, 1.0]])
 
 
 @given(x=images())
+@example(x=LOOP_FIRST)
 def test_pairs(impl, x):
-    check_pairs(impl, x)
+    check_pairs(impl, Case(x))
 
 
 @given(x=images(), epsilon=epsilons)
+@example(x=UNCANCELLED, epsilon=0.0)
 def test_critical_cells(impl, x, epsilon):
-    check_critical(impl, x, epsilon)
+    check_critical(impl, Case(x), epsilon)
+
+
+@given(tied=tied_images())
+@example(tied=(TIED, 0.25))
+def test_critical_cells_with_tied_persistence(impl, tied):
+    x, epsilon = tied
+    check_critical(impl, Case(x), epsilon)

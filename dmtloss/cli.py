@@ -79,8 +79,10 @@ def _parser():
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND",
                                      parser_class=_Parser)
     from ._cli_train import add_commands
+    from .conformance.runner import add_command as add_conformance
 
     add_commands(commands)
+    add_conformance(commands)
     explain = commands.add_parser(
         "explain",
         help="a teaching figure: from a likelihood map to its loss mask, step by step",

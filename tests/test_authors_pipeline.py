@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance import authors
+from dmtloss.conformance import authors
 from dmtloss import fast, reference
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +136,7 @@ def test_live_adapter_says_what_is_missing(monkeypatch):
 
 def test_recorded_inputs_are_golden_images_and_the_extra_cases():
     """The recorded golden images are still in the corpus, unchanged (it may have grown since)."""
-    from conformance.golden import cases
+    from dmtloss.conformance.golden import cases
 
     golden = dict(cases())
     recorded_golden = [c for c in CASES if c["source"] == "conformance.golden.cases()"]

@@ -27,9 +27,9 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
-from conformance import authors  # noqa: E402
+
+from dmtloss.conformance import authors  # noqa: E402
 from dmtloss import fast  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "authors_ridges.png"
