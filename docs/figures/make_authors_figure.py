@@ -14,7 +14,6 @@ image the pipeline sees, at ``epsilon = T``; the pipeline's ridges at ``T``; the
 difference (pixels only in the contract's, only in the pipeline's).
 """
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -25,9 +24,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 from dmtloss.conformance import authors  # noqa: E402
 from dmtloss import fast  # noqa: E402
