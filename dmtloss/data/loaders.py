@@ -497,11 +497,11 @@ def _check_bytes(cost, path, what, description):
     `cost` is the bytes of the decoded values plus those of the arrays made from them.
     """
     if cost > MAX_BYTES:
-        raise ValueError(f"{what} {path} has {description}: reading it would take {cost} bytes, more than "
+        raise _Refusal(f"{what} {path} has {description}: reading it would take {cost} bytes, more than "
                          f"MAX_BYTES = {MAX_BYTES}; refusing to read it")
     size = os.stat(path).st_size
     if cost > BOMB_FLOOR and cost > MAX_EXPANSION * size:
-        raise ValueError(f"{what} {path} has {description}: reading it would take {cost} bytes from {size} "
+        raise _Refusal(f"{what} {path} has {description}: reading it would take {cost} bytes from {size} "
                          f"bytes on disk, more than MAX_EXPANSION = {MAX_EXPANSION} times its size (a "
                          f"decompression bomb, or a sparse file); refusing to read it")
 
@@ -709,42 +709,44 @@ def load_isbi2013(path, *, volume=False):
 def _cremi_file(file):
     import h5py
 
-    with _decoding(file, "CREMI file"):
-        handle = h5py.File(file, "r")
-    with handle:
-        datasets = []
-        for key in ("volumes/raw", "volumes/labels/neuron_ids"):
-            if not isinstance(handle.get(key), h5py.Dataset):
-                raise ValueError(f"CREMI file {file} has no dataset /{key}; expected /volumes/raw and "
-                                 f"/volumes/labels/neuron_ids")
-            datasets.append(handle[key])
-        raw, ids = datasets
-        for key, dataset in zip(("volumes/raw", "volumes/labels/neuron_ids"), datasets):
-            with _decoding(file, "CREMI file"):
-                virtual, external = dataset.is_virtual, dataset.external
-            if virtual or external:
-                where = ("in other files (a virtual dataset)" if virtual else
-                         f"outside the file (external storage in {', '.join(str(e[0]) for e in external)})")
-                raise ValueError(f"CREMI file {file}: /{key} keeps its data {where}; refusing to follow it "
-                                 f"(it could read any file or block on a pipe): expected the data inside the file")
-        if raw.ndim != 3 or ids.ndim != 3:
-            raise ValueError(f"CREMI file {file}: /volumes/raw and /volumes/labels/neuron_ids must be 3-D; "
-                             f"got shapes {raw.shape} and {ids.shape}")
-        if raw.dtype != np.uint8 or ids.dtype.kind not in "iu":
-            raise ValueError(f"CREMI file {file}: expected uint8 raw and integer neuron ids; got {raw.dtype} "
-                             f"and {ids.dtype}")
-        if max(raw.size, ids.size) > MAX_VOXELS:
-            raise ValueError(f"CREMI file {file} has shapes {raw.shape} and {ids.shape}, more than MAX_VOXELS "
-                             f"= {MAX_VOXELS} values; refusing to read it")
-        window = _cremi_window(file, raw, ids)
-        _check_bytes(ids.size * (ids.dtype.itemsize + 6), file, "CREMI file",  # + raw, float32, bool
-                     f"raw {raw.shape} and neuron ids {ids.shape} of {ids.dtype}")
-        with _decoding(file, "CREMI file"):
-            pixels, labels = raw[window], ids[()]
+    with _decoding(file, "CREMI file"):  # h5py's errors on a damaged file, named; ours passed on
+        with h5py.File(file, "r") as handle:
+            pixels, labels = _cremi_arrays(file, handle, h5py)
     background = None
     if labels.dtype.itemsize == 8:
         background = np.array(_CREMI_BACKGROUND, dtype=np.uint64).astype(labels.dtype)
     return _unit(pixels, False, file, "CREMI raw"), _id_boundaries(labels, background)
+
+
+def _cremi_arrays(file, handle, h5py):
+    """Raw (cropped to the ids) and the ids, every check made before either is read."""
+    datasets = []
+    for key in ("volumes/raw", "volumes/labels/neuron_ids"):
+        if not isinstance(handle.get(key), h5py.Dataset):
+            raise _Refusal(f"CREMI file {file} has no dataset /{key}; expected /volumes/raw and "
+                           f"/volumes/labels/neuron_ids")
+        datasets.append(handle[key])
+    raw, ids = datasets
+    for key, dataset in zip(("volumes/raw", "volumes/labels/neuron_ids"), datasets):
+        virtual, external = dataset.is_virtual, dataset.external
+        if virtual or external:
+            where = ("in other files (a virtual dataset)" if virtual else
+                     f"outside the file (external storage in {', '.join(str(e[0]) for e in external)})")
+            raise _Refusal(f"CREMI file {file}: /{key} keeps its data {where}; refusing to follow it "
+                           f"(it could read any file or block on a pipe): expected the data inside the file")
+    if raw.ndim != 3 or ids.ndim != 3:
+        raise _Refusal(f"CREMI file {file}: /volumes/raw and /volumes/labels/neuron_ids must be 3-D; "
+                       f"got shapes {raw.shape} and {ids.shape}")
+    if raw.dtype != np.uint8 or ids.dtype.kind not in "iu":
+        raise _Refusal(f"CREMI file {file}: expected uint8 raw and integer neuron ids; got {raw.dtype} "
+                       f"and {ids.dtype}")
+    if max(raw.size, ids.size) > MAX_VOXELS:
+        raise _Refusal(f"CREMI file {file} has shapes {raw.shape} and {ids.shape}, more than MAX_VOXELS "
+                       f"= {MAX_VOXELS} values; refusing to read it")
+    window = _cremi_window(file, raw, ids)
+    _check_bytes(ids.size * (ids.dtype.itemsize + 6), file, "CREMI file",  # + raw, float32, bool
+                 f"raw {raw.shape} and neuron ids {ids.shape} of {ids.dtype}")
+    return raw[window], ids[()]
 
 
 def _cremi_window(file, raw, ids):
@@ -753,13 +755,13 @@ def _cremi_window(file, raw, ids):
         return ()
     offset, resolution = ids.attrs.get("offset"), raw.attrs.get("resolution")
     if offset is None or resolution is None:
-        raise ValueError(f"CREMI file {file}: /volumes/raw has shape {raw.shape} but the neuron ids "
-                         f"{ids.shape}, and no offset/resolution attributes place one in the other")
+        raise _Refusal(f"CREMI file {file}: /volumes/raw has shape {raw.shape} but the neuron ids "
+                       f"{ids.shape}, and no offset/resolution attributes place one in the other")
     start = np.asarray(offset, dtype=np.float64) / np.asarray(resolution, dtype=np.float64)
     if len(start) != 3 or not np.array_equal(start, np.round(start)) or (start < 0).any() or \
             (start + ids.shape > raw.shape).any():
-        raise ValueError(f"CREMI file {file}: the neuron ids {ids.shape} at offset {tuple(offset)} (nm, "
-                         f"resolution {tuple(resolution)}) do not fit in /volumes/raw {raw.shape}")
+        raise _Refusal(f"CREMI file {file}: the neuron ids {ids.shape} at offset {tuple(offset)} (nm, "
+                       f"resolution {tuple(resolution)}) do not fit in /volumes/raw {raw.shape}")
     return tuple(slice(int(s), int(s) + n) for s, n in zip(start, ids.shape))
 
 
