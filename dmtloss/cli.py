@@ -92,8 +92,8 @@ def _parser():
     )
     explain.add_argument("image", nargs="?", default=None, metavar="IMAGE",
                          help="a 2-D likelihood map (.npy, .tif, .png, ...; high on the "
-                              "structures; 8/16-bit images are scaled to [0, 1]); "
-                              "default: the synthetic map below")
+                              "structures; 8/16-bit images are scaled to [0, 1], floats must be in "
+                              "[0, 1], colour is refused); default: the synthetic map below")
     explain.add_argument("--target", default=None, metavar="PATH",
                          help="ground truth of IMAGE (non-zero = structure) to compare the mask with")
     explain.add_argument("--invert", action="store_true",
@@ -129,7 +129,8 @@ def _parser():
     )
     structures.add_argument("image", metavar="IMAGE",
                             help="a likelihood map (.npy, .tif stack, .png, ...; high on the "
-                                 "structures; 8/16-bit images are scaled to [0, 1])")
+                                 "structures; 8/16-bit images are scaled to [0, 1], floats must be "
+                                 "in [0, 1], colour is refused)")
     structures.add_argument("--epsilon", type=_nonnegative_float, default=0.2, metavar="E",
                             help="persistence threshold >= 0 (default: %(default)s)")
     structures.add_argument("--structures", default=None, metavar="NAMES",
