@@ -94,8 +94,8 @@ def _parser():
     )
     explain.add_argument("image", nargs="?", default=None, metavar="IMAGE",
                          help="a 2-D likelihood map (.npy, .tif, .png, ...; high on the "
-                              "structures; 8/16-bit images are scaled to [0, 1]); "
-                              "default: the synthetic map below")
+                              "structures; 8/16-bit images are scaled to [0, 1], floats must be in "
+                              "[0, 1], colour is refused); default: the synthetic map below")
     explain.add_argument("--target", default=None, metavar="PATH",
                          help="ground truth of IMAGE (non-zero = structure) to compare the mask with")
     explain.add_argument("--invert", action="store_true",
@@ -131,7 +131,8 @@ def _parser():
     )
     structures.add_argument("image", metavar="IMAGE",
                             help="a likelihood map (.npy, .tif stack, .png, ...; high on the "
-                                 "structures; 8/16-bit images are scaled to [0, 1])")
+                                 "structures; 8/16-bit images are scaled to [0, 1], floats must be "
+                                 "in [0, 1], colour is refused)")
     structures.add_argument("--epsilon", type=_nonnegative_float, default=0.2, metavar="E",
                             help="persistence threshold >= 0 (default: %(default)s)")
     structures.add_argument("--structures", default=None, metavar="NAMES",
@@ -177,62 +178,60 @@ def _check_writable(path, option):
         raise _Failure(f"argument {option}: cannot write to {str(path)!r}: permission denied")
 
 
-_MAX_READ_PIXELS = 2 ** 28
+def _read_map(text, option, *, invert=False, ndim=(2, 3), max_side=None, what=None):
+    """A likelihood map from a file, read strictly through :class:`dmtloss.data.loaders.ImageFile`.
 
-
-def _read_map(text, option, *, invert=False):
-    """A likelihood map from a file: .npy, .tif/.tiff (2-D or a 3-D stack), or any image
-    Pillow reads (colour is converted to grey). Integers are scaled to [0, 1] by their
-    type's maximum, bool to {0, 1}; floats are taken as they are."""
+    .npy, .tif/.tiff (2-D or a 3-D stack) or any single-frame image Pillow reads. bool
+    gives {0, 1}; unsigned integers are scaled to [0, 1] by their type's maximum; floats
+    must already be finite and in [0, 1]. Colour files are taken only when every
+    channel is equal (grey saved as colour). The header is checked first: the dimension
+    (`ndim`, with `what` to say why), the side (`max_side`: the limit and why), the
+    engines' MAX_PIXELS and the loaders' byte budgets; then truncated, multi-frame and
+    sparse files are refused.
+    """
     import numpy as np
+
+    from .data.loaders import ImageFile
+    from .reference._validation import MAX_PIXELS
 
     path = pathlib.Path(text)
     if not path.is_file():
         raise _Failure(f"argument {option}: no such file: {text!r}")
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".npy":
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-            if array.size > _MAX_READ_PIXELS:
-                raise _Failure(f"argument {option}: {text!r} has {array.size} values; at most "
-                               f"{_MAX_READ_PIXELS}")
-            array = np.array(array)
-        elif suffix in (".tif", ".tiff"):
-            import tifffile
-            with tifffile.TiffFile(path) as tif:
-                series = tif.series[0]
-                if int(np.prod(series.shape)) > _MAX_READ_PIXELS:
-                    raise _Failure(f"argument {option}: {text!r} has shape {series.shape}; at most "
-                                   f"{_MAX_READ_PIXELS} values")
-                array = series.asarray()
-        else:
-            from PIL import Image
-            with Image.open(path) as image:
-                if image.width * image.height > _MAX_READ_PIXELS:
-                    raise _Failure(f"argument {option}: {text!r} is {image.width} x {image.height}")
-                if image.mode not in ("1", "L", "I;16", "I", "F"):
-                    image = image.convert("L")
-                array = np.array(image)
-    except _Failure:
-        raise
-    except Exception as err:  # corrupt or truncated files: any reader error, in one line
-        raise _Failure(f"argument {option}: cannot read {text!r}: {err}") from None
+        with ImageFile(path, "map") as image:
+            shape = image.shape
+            if len(shape) not in ndim and what:
+                raise _Failure(f"argument {option}: {what}; got shape {shape}")
+            if len(shape) == 3 and shape[-1] in (3, 4) and path.suffix.lower() == ".npy":
+                raise _Failure(f"argument {option}: {text!r} looks like a colour image {shape}; "
+                               "give one channel")
+            if len(shape) in ndim and min(shape) < 2:
+                raise _Failure(f"argument {option}: {text!r} must be a 2-D image or a 3-D stack with "
+                               f"sides >= 2; got shape {shape}")
+            if max_side is not None and len(shape) in ndim and max(shape) > max_side[0]:
+                raise _Failure(f"argument {option}: sides of at most {max_side[0]} px {max_side[1]} (a figure "
+                               f"shows nothing finer); got shape {shape}")
+            if image.dtype.kind == "f" and image.dtype.itemsize > 8:
+                raise _Failure(f"argument {option}: {text!r} holds {image.dtype} values; save them as float64")
+            image.check(ndim, "map", max_values=MAX_PIXELS * image.channels, limit_name="the engines' MAX_PIXELS")
+            array = image.read_grey()
+    except FileNotFoundError:
+        raise _Failure(f"argument {option}: no such file: {text!r}") from None
+    except ValueError as err:  # our refusals, and any decoder's failure (named so by the reader)
+        raise _Failure(f"argument {option}: {err}") from None
     if array.dtype == np.bool_:
-        array = array.astype(np.float64)
-    elif np.issubdtype(array.dtype, np.integer):
-        array = array.astype(np.float64) / np.iinfo(array.dtype).max
-    elif not np.issubdtype(array.dtype, np.floating):
-        raise _Failure(f"argument {option}: {text!r} holds {array.dtype} values; expected numbers")
-    array = np.squeeze(np.asarray(array, dtype=np.float64))
-    if array.ndim == 3 and array.shape[-1] in (3, 4) and suffix in (".tif", ".tiff", ".npy"):
-        raise _Failure(f"argument {option}: {text!r} looks like a colour image {array.shape}; "
-                       "give one channel")
-    if array.ndim not in (2, 3) or min(array.shape) < 2:
-        raise _Failure(f"argument {option}: {text!r} must be a 2-D image or a 3-D stack with "
-                       f"sides >= 2; got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise _Failure(f"argument {option}: {text!r} holds NaN or infinite values")
-    return 1.0 - array if invert else array
+        values = array.astype(np.float64)
+    elif array.dtype.kind == "u":
+        values = array.astype(np.float64) / np.iinfo(array.dtype).max
+    else:
+        values = np.asarray(array, dtype=np.float64)
+        if array.size and not np.isfinite([values.min(), values.max()]).all():
+            raise _Failure(f"argument {option}: {text!r} holds NaN or infinite values")
+        if array.size and not (values.min() >= 0 and values.max() <= 1):
+            raise _Failure(f"argument {option}: {text!r} holds floats from {values.min():g} to {values.max():g}; "
+                           "expected likelihoods in [0, 1] (divide 0-255 values by 255; take the sigmoid "
+                           "of logits)")
+    return 1.0 - values if invert else values
 
 
 def _count(n, one, many):
@@ -299,14 +298,10 @@ def _explain(args, out):
             raise _Failure("arguments --target and --invert need an IMAGE")
         likelihood, walls, gaps, description = _synthetic_map(args)
     else:
-        likelihood = _read_map(args.image, "IMAGE", invert=args.invert)
-        if likelihood.ndim != 2:
-            raise _Failure(f"argument IMAGE: the figure needs a 2-D map; got shape {likelihood.shape} "
-                           "(use 'dmtloss structures' for 3-D stacks)")
         limit = _MAX_SIZE_REFERENCE if args.engine == "reference" else _MAX_SIZE
-        if max(likelihood.shape) > limit:
-            raise _Failure(f"argument IMAGE: sides of at most {limit} px with --engine {args.engine} "
-                           f"(a figure shows nothing finer); got shape {likelihood.shape}")
+        likelihood = _read_map(args.image, "IMAGE", invert=args.invert, ndim=(2,),
+                               max_side=(limit, f"with --engine {args.engine}"),
+                               what="the figure needs a 2-D map (use 'dmtloss structures' for 3-D stacks)")
         walls = None
         if args.target is not None:
             walls = _read_map(args.target, "--target") != 0

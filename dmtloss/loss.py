@@ -37,12 +37,14 @@ Discrete Morse Theory", ICLR 2021.
 """
 
 import importlib
+import math
+import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dmtloss.reference._validation import as_choice, as_epsilon, as_structures, as_workers
+from dmtloss.reference._validation import MAX_PIXELS, as_choice, as_epsilon, as_structures, as_workers
 
 __all__ = ["DMTLoss", "dmt_loss", "dmt_mask"]
 
@@ -102,7 +104,9 @@ def _options(epsilon, beta, structures, from_logits, normalize, reduction, engin
                 frame=frame, rim=rim, classes=classes)
 
 
-def _check_input(input, from_logits):
+def _check_input(input, from_logits, rim=None):
+    """Check kind, shape, then (unless `rim` is None: no mask to compute) the engines' size
+    limit, then values; return the minimum and maximum."""
     if not isinstance(input, torch.Tensor):
         raise TypeError(f"`input` must be a torch.Tensor; got {type(input).__name__}")
     if not input.is_floating_point():
@@ -114,16 +118,29 @@ def _check_input(input, from_logits):
         raise ValueError(f"`input` must hold at least one image and one channel; got shape {tuple(input.shape)}")
     if min(input.shape[2:]) < 2:
         raise ValueError(f"every spatial axis of `input` must have length >= 2; got shape {tuple(input.shape)}")
+    if rim is not None:
+        _check_size(input, rim)
     detached = input.detach()
-    finite = torch.isfinite(detached)
-    if not bool(finite.all()):
+    low, high = (float(v) for v in torch.aminmax(detached))  # NaN propagates; no temporary of input's size
+    if not (math.isfinite(low) and math.isfinite(high)):
         n_nan = int(torch.isnan(detached).sum())
-        n_inf = int((~finite).sum()) - n_nan
+        n_inf = int(torch.isinf(detached).sum())
         raise ValueError(f"`input` must be finite; got {n_nan} NaN and {n_inf} infinite values")
-    if not from_logits and not bool(((detached >= 0) & (detached <= 1)).all()):
+    if not from_logits and not (low >= 0 and high <= 1):
         raise ValueError("`input` must hold probabilities in [0, 1] when from_logits=False; "
-                         f"got values in [{float(detached.min())}, {float(detached.max())}] "
+                         f"got values in [{low}, {high}] "
                          "(pass logits with from_logits=True)")
+    return low, high
+
+
+def _check_size(input, rim):
+    """Refuse maps the engines would refuse, before the float64 copy of the batch is made."""
+    spatial = tuple(n + 2 * rim for n in input.shape[2:])
+    pixels = math.prod(spatial)
+    if pixels > MAX_PIXELS:
+        raise ValueError(f"`input` maps are too large for the engines: spatial shape {spatial}"
+                         f"{' (with the rim)' if rim else ''} has {pixels} pixels; at most MAX_PIXELS = "
+                         f"{MAX_PIXELS} (compute the loss on tiles)")
 
 
 def _check_target(target, input):
@@ -271,7 +288,7 @@ def dmt_mask(input, epsilon=0.2, structures=None, *, from_logits=True, engine="f
     """
     opts = _options(epsilon, 0.0, structures, from_logits, "pixels", "mean", engine, workers, frame, rim,
                     classes)
-    _check_input(input, opts["from_logits"])
+    _check_input(input, opts["from_logits"], opts["rim"])
     mask, _, _ = _mask(input, opts["epsilon"], opts["structures"], opts["from_logits"],
                        engine, opts["workers"], opts["frame"], opts["rim"], opts["classes"])
     return mask
@@ -373,7 +390,7 @@ def dmt_loss(input, target, epsilon=0.2, beta=3.0, structures=None, *, from_logi
     """
     opts = _options(epsilon, beta, structures, from_logits, normalize, reduction, engine, workers, frame, rim,
                     classes)
-    _check_input(input, opts["from_logits"])
+    _check_input(input, opts["from_logits"], opts["rim"] if mask is None else None)
     target = _check_target(target, input)
     if mask is None:
         mask, _, _ = _mask(input, opts["epsilon"], opts["structures"], opts["from_logits"],
@@ -481,6 +498,7 @@ class DMTLoss(torch.nn.Module):
         self.last_mask = None
         self.last_counts = None
         self.last_structures = None
+        self._warned_probabilities = False
 
     def extra_repr(self):
         return (f"epsilon={self.epsilon}, beta={self.beta}, structures={self.structures}, "
@@ -504,8 +522,20 @@ class DMTLoss(torch.nn.Module):
         Returns
         -------
         loss : torch.Tensor
+
+        Warns
+        -----
+        UserWarning
+            Once per instance, when ``from_logits=True`` and every value of `input` is
+            in [0, 1] (and not all are equal): most likely probabilities passed as
+            logits.
         """
-        _check_input(input, self.from_logits)
+        low, high = _check_input(input, self.from_logits, self.rim if mask is None else None)
+        if self.from_logits and not self._warned_probabilities and 0 <= low < high <= 1:
+            self._warned_probabilities = True
+            warnings.warn(f"DMTLoss(from_logits=True) got an input whose every value is in [0, 1] "
+                          f"([{low:g}, {high:g}]): probabilities passed as logits? Pass from_logits=False "
+                          "for probabilities (warned once per DMTLoss)", UserWarning, stacklevel=2)
         target = _check_target(target, input)
         if mask is None:
             mask, self.last_structures, self.last_counts = _mask(

@@ -86,7 +86,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from dmtloss.reference._validation import as_batch, as_epsilon, as_likelihood, as_workers
+from dmtloss.reference._validation import as_batch, as_bool, as_epsilon, as_likelihood, as_workers
 from dmtloss.reference.results import MorseStructures, PersistencePairs, _Sealed
 
 from . import _kernels as K
@@ -578,10 +578,13 @@ def morse_structures(likelihood, epsilon=0.2, *, frame=False):
     Raises
     ------
     TypeError
-        If `likelihood` is not an array of real numbers, or `epsilon` not a number.
+        If `likelihood` is not an array of real numbers, `epsilon` not a number or
+        `frame` not a bool.
     ValueError
-        If `likelihood` is not 2-D or 3-D, has an axis shorter than 2 or non-finite
-        values, or if `epsilon` is negative or not finite.
+        If `likelihood` is not 2-D or 3-D, has an axis shorter than 2, more than
+        ``MAX_PIXELS`` pixels (79.5 million), non-finite values or integers beyond
+        2**53 in magnitude, or if `epsilon` is negative, not finite or not exactly a
+        float64.
 
     Examples
     --------
@@ -592,7 +595,7 @@ def morse_structures(likelihood, epsilon=0.2, *, frame=False):
            [1, 1, 1]])
     """
     values = as_likelihood(likelihood)
-    return _structures(values, as_epsilon(epsilon), frame)
+    return _structures(values, as_epsilon(epsilon), as_bool(frame, "frame"))
 
 
 def morse_structures_batch(likelihoods, epsilon=0.2, *, frame=False, workers=None):
@@ -628,6 +631,7 @@ def morse_structures_batch(likelihoods, epsilon=0.2, *, frame=False, workers=Non
     """
     images = as_batch(likelihoods)
     epsilon = as_epsilon(epsilon)
+    frame = as_bool(frame, "frame")
     workers = as_workers(workers, default=min(len(images), os.cpu_count() or 1))
     if workers == 1 or len(images) <= 1:
         return [_structures(x, epsilon, frame) for x in images]

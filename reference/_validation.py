@@ -6,16 +6,24 @@ ValueError for a wrong shape or value). Inputs are never modified: the helpers r
 new arrays.
 """
 
+import math
 import numbers
 
 import numpy as np
 
 __all__ = ["as_likelihood", "as_batch", "as_bool", "as_choice", "as_epsilon", "as_int", "as_structures", "as_workers",
-           "STRUCTURES"]
+           "MAX_PIXELS", "STRUCTURES"]
 
 # Integers beyond this magnitude are not all representable in float64: converting them
-# could merge distinct values into ties, which would change the answer silently.
+# could merge distinct values into ties (2**53 + 1 would become 2**53), which would
+# change the answer silently, so they are refused.
 _EXACT_INT = 2**53
+
+#: The most pixels (voxels) an image may have; larger ones are refused by both engines
+#: from their shape alone, before anything is copied. The fast engine numbers the 27
+#: cells around each pixel in int32: 27 * MAX_PIXELS < 2**31 (79.5 million pixels,
+#: about 8900 x 8900 or 430^3). Larger images are computed in tiles.
+MAX_PIXELS = (2**31 - 1) // 27
 
 #: Names of the structures a loss mask can be made of.
 STRUCTURES = ("ridges", "boundaries", "sheets")
@@ -27,21 +35,62 @@ def _real_array(value, name):
         raise TypeError(f"`{name}` must be an array of real numbers; got {type(value).__name__}")
     try:
         array = np.asarray(value)
-    except Exception as err:  # ragged nested lists and other non-arrays
-        raise TypeError(f"`{name}` must be an array of real numbers; got {type(value).__name__}") from err
+    except Exception as err:  # ragged nested lists, tensors that need grad or live on a GPU, ...
+        hint = ""
+        if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, without importing torch
+            hint = (f" ({err}); pass a numpy array, e.g. `{name}.detach().cpu().numpy()` "
+                    "(the structures are not differentiated through)")
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(value).__name__}{hint}") from err
     if array.dtype.kind not in "biuf":
         raise TypeError(f"`{name}` must be an array of real numbers; got dtype {array.dtype}")
     return array
 
 
+def _check_size(shape, name):
+    """Refuse a shape of more than MAX_PIXELS pixels, before anything is copied."""
+    size = math.prod(shape)
+    if size > MAX_PIXELS:
+        raise ValueError(f"`{name}` is too large: shape {tuple(shape)} has {size} pixels; at most "
+                         f"MAX_PIXELS = {MAX_PIXELS} (compute it in tiles)")
+
+
+def _check_values(array, name):
+    """Refuse values float64 cannot hold exactly, NaN and infinities; reads `array`, copies nothing
+    (but for long doubles, and the counts of an error message)."""
+    if not array.size:
+        return
+    kind = array.dtype.kind
+    if kind in "iu":  # integer min and max: exact, whatever the magnitude
+        low, high = int(array.min()), int(array.max())
+        if low < -_EXACT_INT or high > _EXACT_INT:
+            raise ValueError(
+                f"`{name}` holds integers beyond 2**53 in magnitude (from {low} to {high}), which float64 "
+                "cannot represent exactly; rescale them first"
+            )
+    elif kind == "f":
+        low, high = array.min(), array.max()  # NaN propagates through min and max
+        if not (np.isfinite(low) and np.isfinite(high)):
+            n_nan = int(np.count_nonzero(np.isnan(array)))
+            n_inf = int(np.count_nonzero(np.isinf(array)))
+            raise ValueError(f"`{name}` must be finite; got {n_nan} NaN and {n_inf} infinite values")
+        if array.dtype.itemsize > 8 and not np.array_equal(array.astype(np.float64).astype(array.dtype), array):
+            raise ValueError(f"`{name}` holds {array.dtype} values that float64 cannot represent exactly; "
+                             "convert them to float64 first, knowing that close values may become ties")
+
+
 def as_likelihood(likelihood, name="likelihood"):
     """Return `likelihood` as a new C-contiguous float64 array, after checking it.
+
+    Every check comes before the copy: the shape (and its size against
+    :data:`MAX_PIXELS`), then the values, read in place (integer minimum and maximum,
+    floating minimum and maximum for NaN and infinities).
 
     Parameters
     ----------
     likelihood : (M, N[, P]) array_like of real numbers
-        A 2-D or 3-D image whose every axis has length >= 2. Bool, integer and
-        floating dtypes are accepted; values must be finite.
+        A 2-D or 3-D image whose every axis has length >= 2, of at most
+        :data:`MAX_PIXELS` pixels. Bool, integer and floating dtypes are accepted;
+        values must be finite.
     name : str, optional
         The argument's name, used in error messages.
 
@@ -49,15 +98,17 @@ def as_likelihood(likelihood, name="likelihood"):
     -------
     values : (M, N[, P]) ndarray of float64
         A copy of the input. The conversion is exact: ties are neither merged nor
-        split.
+        split (integers of magnitude above 2**53, and long doubles that float64
+        cannot hold, are refused).
 
     Raises
     ------
     TypeError
         If the input is not an array of real numbers.
     ValueError
-        If the input is not 2-D or 3-D, has an axis shorter than 2, holds NaN or
-        infinite values, or holds integers too large to be represented exactly.
+        If the input is not 2-D or 3-D, has an axis shorter than 2, more than
+        MAX_PIXELS pixels, NaN or infinite values, or values that float64 cannot
+        represent exactly.
 
     Examples
     --------
@@ -69,24 +120,17 @@ def as_likelihood(likelihood, name="likelihood"):
     ValueError: `likelihood` must be 2-D or 3-D; got shape (2,)
     """
     array = _real_array(likelihood, name)
-    kind = array.dtype.kind
-    if array.ndim not in (2, 3):
-        raise ValueError(f"`{name}` must be 2-D or 3-D; got shape {array.shape}")
-    if min(array.shape) < 2:
-        raise ValueError(f"every axis of `{name}` must have length >= 2; got shape {array.shape}")
-    if kind in "iu" and array.size and np.abs(array.astype(np.float64)).max() > _EXACT_INT:
-        raise ValueError(
-            f"`{name}` holds integers beyond 2**53 in magnitude, which float64 cannot "
-            "represent exactly; rescale them first"
-        )
-    values = np.array(array, dtype=np.float64, order="C", copy=True)
-    if kind == "f":
-        bad = ~np.isfinite(values)
-        if bad.any():
-            n_nan = int(np.isnan(values).sum())
-            n_inf = int(bad.sum()) - n_nan
-            raise ValueError(f"`{name}` must be finite; got {n_nan} NaN and {n_inf} infinite values")
-    return values
+    _check_image(array.shape, name)
+    _check_values(array, name)
+    return np.array(array, dtype=np.float64, order="C", copy=True)
+
+
+def _check_image(shape, name):
+    if len(shape) not in (2, 3):
+        raise ValueError(f"`{name}` must be 2-D or 3-D; got shape {tuple(shape)}")
+    if min(shape) < 2:
+        raise ValueError(f"every axis of `{name}` must have length >= 2; got shape {tuple(shape)}")
+    _check_size(shape, name)
 
 
 def as_epsilon(epsilon, name="epsilon"):
@@ -108,7 +152,8 @@ def as_epsilon(epsilon, name="epsilon"):
     TypeError
         If `epsilon` is not a real number (bools are refused too).
     ValueError
-        If `epsilon` is negative, NaN or infinite.
+        If `epsilon` is negative, NaN or infinite, or not exactly a float64 (a
+        ``Fraction(1, 3)``; ``Fraction(1, 4)`` is accepted as 0.25).
 
     Examples
     --------
@@ -121,9 +166,16 @@ def as_epsilon(epsilon, name="epsilon"):
     """
     if isinstance(epsilon, (bool, np.bool_)) or not isinstance(epsilon, numbers.Real):
         raise TypeError(f"`{name}` must be a real number; got {type(epsilon).__name__}")
-    if not (np.isfinite(epsilon) and epsilon >= 0):
+    try:
+        value = float(epsilon)
+    except (OverflowError, ValueError, TypeError):  # an int or Fraction beyond float64's range, ...
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"`{name}` must be a finite number >= 0; got {epsilon!r}")
-    return float(epsilon)
+    if value != epsilon:  # a Fraction, a long double, a large int: compared with float64 persistence
+        raise ValueError(f"`{name}` must be exactly representable as a float64 (it is compared with float64 "
+                         f"persistence values); got {epsilon!r}, whose nearest float64 is {value!r}")
+    return value
 
 
 def as_structures(structures, ndim, name="structures"):
@@ -194,7 +246,7 @@ def as_batch(likelihoods, name="likelihoods"):
     Returns
     -------
     images : list of ndarray
-        ``as_likelihood`` of each image.
+        ``as_likelihood`` of each image; every image is checked before any is copied.
 
     Raises
     ------
@@ -213,7 +265,10 @@ def as_batch(likelihoods, name="likelihoods"):
         raise ValueError(f"`{name}` must be a batch of 2-D or 3-D images, shape (B, M, N[, P]); got shape {array.shape}")
     if array.shape[0] == 0:
         raise ValueError(f"`{name}` must hold at least one image; got shape {array.shape}")
-    return [as_likelihood(image, name=f"{name}[{i}]") for i, image in enumerate(array)]
+    _check_image(array.shape[1:], f"{name}[0]")  # one shape for all: checked once, before any copy
+    for i, image in enumerate(array):  # every image checked before any is converted
+        _check_values(image, f"{name}[{i}]")
+    return [np.array(image, dtype=np.float64, order="C", copy=True) for image in array]
 
 
 def as_workers(workers, default, name="workers"):

@@ -37,7 +37,7 @@ References
 
 import numpy as np
 
-from ._validation import as_batch, as_epsilon, as_likelihood, as_workers
+from ._validation import as_batch, as_bool, as_epsilon, as_likelihood, as_workers
 from .complex import OUTSIDE, CubicalComplex
 from .persistence import persistence_pairs_of
 from .results import MorseStructures, PersistencePairs
@@ -223,10 +223,13 @@ def morse_structures(likelihood, epsilon=0.2, *, frame=False):
     Raises
     ------
     TypeError
-        If `likelihood` is not an array of real numbers, or `epsilon` not a number.
+        If `likelihood` is not an array of real numbers, `epsilon` not a number or
+        `frame` not a bool.
     ValueError
-        If `likelihood` is not 2-D or 3-D, has an axis shorter than 2 or non-finite
-        values, or if `epsilon` is negative or not finite.
+        If `likelihood` is not 2-D or 3-D, has an axis shorter than 2, more than
+        ``MAX_PIXELS`` pixels (79.5 million), non-finite values or integers beyond
+        2**53 in magnitude, or if `epsilon` is negative, not finite or not exactly a
+        float64.
 
     Notes
     -----
@@ -255,7 +258,7 @@ def morse_structures(likelihood, epsilon=0.2, *, frame=False):
     """
     cx = CubicalComplex(as_likelihood(likelihood))
     epsilon = as_epsilon(epsilon)
-    frame = bool(frame)
+    frame = as_bool(frame, "frame")
     _, pairs = persistence_pairs_of(cx)
     field, uncancelled = simplify(cx, pairs, epsilon)
     ridges, ridge_persistence = _ridges(cx, field, pairs, epsilon)
@@ -311,5 +314,6 @@ def morse_structures_batch(likelihoods, epsilon=0.2, *, frame=False, workers=Non
     """
     images = as_batch(likelihoods)
     epsilon = as_epsilon(epsilon)
+    frame = as_bool(frame, "frame")
     as_workers(workers, default=1)
     return [morse_structures(x, epsilon, frame=frame) for x in images]

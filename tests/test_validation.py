@@ -146,3 +146,89 @@ def test_results_are_read_only(impl):
         s.epsilon = 1.0
     with pytest.raises(ValueError, match="read-only"):
         s.pairs.birth_value[0] = 3
+
+
+# -- issue 18, items 2, 10 and 11: exact conversions, strict options, hints ------------------
+
+@pytest.mark.parametrize("impl", ENGINES)
+@pytest.mark.parametrize("big", [2**53 + 1, -(2**53 + 1), 2**63 - 1])
+def test_integers_float64_would_merge_are_refused(impl, big):
+    # 2**53 + 1 becomes 2**53 in float64: a tie that is not in the input
+    x = np.array([[big, 2**53 if big > 0 else -(2**53)], [0, 1]], dtype=np.int64)
+    with pytest.raises(ValueError, match=re.escape("`likelihood` holds integers beyond 2**53 in magnitude")):
+        impl.morse_structures(x)
+    with pytest.raises(ValueError, match=re.escape("`likelihoods[1]` holds integers beyond 2**53")):
+        impl.morse_structures_batch(np.stack([x * 0, x]))
+
+
+@pytest.mark.parametrize("impl", ENGINES)
+def test_integers_up_to_2_53_convert_exactly(impl):
+    low = -(2**53)
+    x = np.array([[2**53, low, 2**53 - 1], [low, low, low]], dtype=np.int64)  # two maxima one apart
+    got = impl.persistence_diagram(x)
+    assert got.tolist() == impl.persistence_diagram(x.astype(np.float64)).tolist()
+    assert {float(2**53), float(2**53 - 1)} <= set(got[:, 1].tolist())  # 2**53 - 1 stays apart from 2**53
+    assert impl.morse_structures(np.array([[2**53, 1], [0, 1]], dtype=np.uint64)).pairs.birth_value.max() == 2.0**53
+
+
+@pytest.mark.parametrize("impl", ENGINES)
+@pytest.mark.parametrize("frame", ["no", 1, None, np.array([True])])
+def test_engines_refuse_a_frame_that_is_not_a_bool(impl, frame):
+    message = f"`frame` must be a bool; got {type(frame).__name__}"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        impl.morse_structures(np.zeros((3, 3)), frame=frame)
+    with pytest.raises(TypeError, match=re.escape(message)):
+        impl.morse_structures_batch(np.zeros((2, 3, 3)), frame=frame)
+
+
+@pytest.mark.parametrize("impl", ENGINES)
+def test_fraction_epsilon_is_taken_exactly_or_refused(impl):
+    from fractions import Fraction
+
+    x = np.array([[0.0, 0.25, 1.0], [0.5, 0.0, 0.75]])
+    got = impl.morse_structures(x, Fraction(1, 4))
+    assert got.epsilon == 0.25 and isinstance(got.epsilon, float)
+    assert np.array_equal(got.ridges, impl.morse_structures(x, 0.25).ridges)
+    message = "`epsilon` must be exactly representable as a float64"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        impl.morse_structures(x, Fraction(1, 3))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        impl.morse_structures_batch(x[None], Fraction(1, 10))
+    with pytest.raises(ValueError, match=re.escape("`epsilon` must be a finite number >= 0")):
+        impl.morse_structures(x, 10**400)  # beyond float64: not an OverflowError from numpy
+
+
+@pytest.mark.parametrize("impl", ENGINES)
+def test_long_doubles_float64_cannot_hold_are_refused(impl):
+    if np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("long double is float64 on this platform")
+    x = np.zeros((2, 2), dtype=np.longdouble)
+    x[0, 0] = np.longdouble(1) + np.finfo(np.longdouble).eps  # equal to 1 in float64
+    x[0, 1] = 1
+    with pytest.raises(ValueError, match="float64 cannot represent exactly"):
+        impl.morse_structures(x)
+    assert impl.morse_structures(x.round()).pairs.birth_value.max() == 1.0
+
+
+@pytest.mark.parametrize("call", ENTRY_POINTS)
+def test_a_tensor_that_needs_grad_gets_a_hint(call):
+    torch = pytest.importorskip("torch")
+    x = torch.zeros(3, 3, requires_grad=True)
+    with pytest.raises(TypeError, match=re.escape("got Tensor")) as info:
+        call(x)
+    assert ".detach().cpu().numpy()" in str(info.value)
+    call(x.detach())  # a CPU tensor without grad is an array like any other
+
+
+@pytest.mark.parametrize("impl", ENGINES)
+def test_too_many_pixels_are_refused_from_the_shape(impl):
+    from dmtloss.reference._validation import MAX_PIXELS
+
+    assert MAX_PIXELS == fast._kernels.MAX_POSITION // fast._kernels.SLOT
+    side = int(np.sqrt(MAX_PIXELS)) + 1
+    view = np.broadcast_to(np.uint8(1), (side, side))  # no memory behind it
+    message = f"`likelihood` is too large: shape ({side}, {side}) has {side * side} pixels; at most MAX_PIXELS"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        impl.morse_structures(view)
+    with pytest.raises(ValueError, match=re.escape("`likelihoods[0]` is too large")):
+        impl.morse_structures_batch(np.broadcast_to(np.uint8(1), (3, side, side)))

@@ -37,16 +37,25 @@ Conversions, the same in every loader:
   goes through floats, which merge ids near 2^64). In-plane only: the sections are
   anisotropic, and a neuron's id may change between sections.
 
-Safety: each file's header is read first (tifffile's series shape and dtype, Pillow's
-size and mode, h5py's dataset shape and dtype), and a file that promises more than
-:data:`MAX_VOXELS` values, an unsupported dtype or a shape that does not fit its partner
-is refused before any pixel is read. A missing folder or file raises FileNotFoundError;
-unmatched names, mismatched shapes and any failure to decode (a corrupt or truncated
-file) raise ValueError, naming the file and what was expected. Nothing is read
-partially: tifffile's parse warnings (a broken chain of pages, which would otherwise
-give a shorter stack) are errors, and Pillow's ``LOAD_TRUNCATED_IMAGES`` is switched off
-while a file is decoded (a process-wide setting: loading is not thread-safe with code
-that changes it).
+Safety: every file goes through one strict reader, :class:`ImageFile` (the ``dmtloss``
+command line reads its maps through it too). Each file's header is read first
+(tifffile's series shape and dtype, Pillow's size and mode, h5py's dataset shape and
+dtype), and a file is refused before any pixel is decoded if it promises more than
+:data:`MAX_VOXELS` values, if reading it would take more than :data:`MAX_BYTES` bytes
+(its decoded values plus the arrays made from them), if that is more than
+:data:`MAX_EXPANSION` times its size on disk and more than :data:`BOMB_FLOOR` bytes (a
+decompression bomb, or a sparse file whose missing chunks would read as zeros), or if
+it has an unsupported dtype or a shape that does not fit its partner. HDF5 datasets
+kept outside their file (external storage, virtual datasets) are refused, unread: they
+could read any file on the host, or block forever on a pipe. A missing folder or file
+raises FileNotFoundError; unmatched names, mismatched shapes and any failure to decode
+(a corrupt or truncated file) raise ValueError, naming the file and what was expected.
+Nothing is read partially: tifffile's parse warnings (a broken chain of pages, which
+would otherwise give a shorter stack) are errors, TIFFs of several series and sparse
+TIFFs are refused, a PNG whose compressed stream stops early (which Pillow would fill
+with zeros) is refused, and Pillow's ``LOAD_TRUNCATED_IMAGES`` is switched off while a
+file is decoded (a process-wide setting: loading is not thread-safe with code that
+changes it). Multi-frame GIFs and animated PNGs are refused.
 
 TIFF files are read with tifffile: uncompressed, deflate and PackBits files need nothing
 more, LZW, JPEG and other codecs need the ``imagecodecs`` package (without it, a clear
@@ -82,10 +91,25 @@ from dmtloss.reference._validation import as_bool, as_choice
 from ._types import SegmentationSet
 
 __all__ = ["load_isbi2012", "load_isbi2013", "load_cremi", "load_em_vnc", "load_drive", "load_cracktree",
-           "load_roads", "load_folder", "load_topomortar", "MAX_VOXELS"]
+           "load_roads", "load_folder", "load_topomortar", "ImageFile", "MAX_VOXELS", "MAX_BYTES",
+           "MAX_EXPANSION", "BOMB_FLOOR"]
 
 #: Files whose header promises more values than this (channels included) are refused.
 MAX_VOXELS = 2 ** 30
+#: Reading one file may take at most this many bytes (4 GiB): its decoded values (their
+#: dtype's size, channels included) plus the arrays made from them (float32 images, bool
+#: masks, the float64 maps of the command line). Checked from the header, before
+#: anything is decoded. The largest file of the data sets above, a CREMI volume (uint64
+#: neuron ids), takes 2.7 GB.
+MAX_BYTES = 2 ** 32
+#: A file whose reading would take more than this many times its own size on disk (and
+#: more than :data:`BOMB_FLOOR` bytes) is refused as a decompression bomb, or a sparse
+#: file (whose missing chunks read as zeros). The field's images take far less: an EM
+#: section about 5 times its size, a mask of thin membranes 20-100 times.
+MAX_EXPANSION = 1024
+#: Reads of at most this many bytes (64 MiB) are never refused as bombs: an empty
+#: 4096 x 4096 mask is legitimate, however well it compresses.
+BOMB_FLOOR = 2 ** 26
 
 #: File name suffixes read as images, by :func:`load_folder` and the other folder loaders.
 _SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -155,7 +179,7 @@ def _decoding(path, what):
     """Turn any failure of a decoding library into a ValueError that names the file."""
     try:
         yield
-    except MemoryError:
+    except (MemoryError, _Refusal):
         raise
     except Exception as err:
         raise ValueError(f"cannot read {what} {path}: {type(err).__name__}: {err}; "
@@ -183,20 +207,137 @@ def _strict_pillow():
         ImageFile.LOAD_TRUNCATED_IMAGES = old
 
 
-class _ImageFile:
-    """An image file opened for its header; :meth:`read` decodes its pixels.
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 
-    Attributes: `shape` (spatial, without the colour axis), `dtype`, `colour`.
+
+def _png_stream_problem(path):
+    """What is wrong with a PNG's compressed pixel stream, or None if it is whole.
+
+    Pillow fills the rows of a zlib stream that ends early with zeros and says
+    nothing; this walks the chunks and counts the decompressed bytes (in pieces: no
+    copy of the image) against what the header promises, filter bytes included.
+    """
+    import zlib
+
+    with open(path, "rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return "no PNG signature"
+        header, stream, expected, total, ended = None, None, 0, 0, False
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return "the file ends before its IEND chunk"
+            length, kind = int.from_bytes(head[:4], "big"), head[4:]
+            if kind == b"IDAT" and header is not None:
+                if stream is None:
+                    stream = zlib.decompressobj()
+                left = length
+                while left:
+                    piece = f.read(min(left, 2 ** 20))
+                    if not piece:
+                        return "the file ends inside an IDAT chunk"
+                    left -= len(piece)
+                    while piece and not stream.eof:
+                        total += len(stream.decompress(piece, 2 ** 20))
+                        piece = stream.unconsumed_tail
+                        if total > expected:
+                            return f"its pixel stream holds more than the {expected} bytes its header promises"
+                if len(f.read(4)) < 4:
+                    return "the file ends inside an IDAT chunk"
+                continue
+            body = f.read(length)
+            if len(body) < length or len(f.read(4)) < 4:
+                return f"the file ends inside a {kind.decode('latin-1')} chunk"
+            if kind == b"IHDR":
+                width, height = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+                depth, colour, interlace = body[8], body[9], body[12]
+                bits = depth * _PNG_CHANNELS.get(colour, 1)
+                passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+                for x0, y0, dx, dy in passes:
+                    w, h = -(-(width - x0) // dx), -(-(height - y0) // dy)
+                    if w > 0 and h > 0:
+                        expected += h * (1 + -(-(w * bits) // 8))
+                header = body
+            elif kind == b"IEND":
+                ended = True
+                break
+    if stream is None:
+        return "it has no pixel data (IDAT)"
+    if not stream.eof:
+        return f"its compressed pixel stream stops early (after {total} of {expected} bytes)"
+    if total != expected:
+        return f"its compressed pixel stream ends after {total} of the {expected} bytes its header promises"
+    return None if ended else "the file ends before its IEND chunk"
+
+
+class ImageFile:
+    """One image file, opened for its header; :meth:`read` decodes its pixels, strictly.
+
+    Every loader of this module, and the ``dmtloss`` command line, read files through
+    this class. Opening reads the header only: tifffile's series shape and dtype (TIFF),
+    Pillow's size and mode (PNG, GIF, JPEG, BMP, ...) or numpy's header (``.npy``,
+    never unpickled). :meth:`check` then refuses, from the header alone, a wrong
+    dimension or shape, an unsupported dtype, more than :data:`MAX_VOXELS` values or
+    :data:`MAX_BYTES` bytes once decoded, and a decompression bomb: a file that would
+    decode to more than :data:`MAX_EXPANSION` times its own size (and more than
+    :data:`BOMB_FLOOR` bytes). Decoding is strict: tifffile's parse warnings (a
+    truncated stack) are errors; multi-frame GIFs and animated PNGs, TIFFs of several
+    series, sparse TIFFs (missing strips or tiles, read as zeros elsewhere) and PNGs
+    whose compressed stream stops early (Pillow would fill the rest with zeros) are
+    refused; Pillow's ``LOAD_TRUNCATED_IMAGES`` is off while a file is decoded.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    what : str
+        What the file is, for messages (``"image"``, ``"mask"``, ...).
+
+    Attributes
+    ----------
+    shape : tuple of int
+        Spatial shape, without the colour axis.
+    dtype : numpy.dtype
+        The pixels' dtype once decoded.
+    colour : bool
+        Whether pixels have 3 channels (colour; alpha is dropped when reading).
+    channels : int
+        3 for colour (4 for TIFF RGBA before the alpha is dropped), else 1.
+    nbytes : int
+        Bytes of the decoded array, from the header.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If its header cannot be read, or it holds several frames or series.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> tmp = tempfile.TemporaryDirectory(); file = pathlib.Path(tmp.name) / "a.png"
+    >>> Image.fromarray(np.full((2, 3), 7, np.uint8)).save(file)
+    >>> with ImageFile(file, "image") as image:
+    ...     image.shape, str(image.dtype), image.check((2,), "image").read().tolist()
+    ((2, 3), 'uint8', [[7, 7, 7], [7, 7, 7]])
+    >>> tmp.cleanup()
     """
 
     def __init__(self, path, what):
-        self.path, self.what = _file(path, what), what
+        self.path, self.what = _file(Path(path), what), what
         self._stack = contextlib.ExitStack()
         try:
-            if path.suffix.lower() in (".tif", ".tiff"):
+            suffix = self.path.suffix.lower()
+            if suffix in (".tif", ".tiff"):
                 self._open_tiff()
+            elif suffix == ".npy":
+                self._open_npy()
             else:
                 self._open_pillow()
+            self.nbytes = math.prod(self.shape) * self.channels * self.dtype.itemsize
         except BaseException:
             self._stack.close()
             raise
@@ -219,19 +360,39 @@ class _ImageFile:
             logger.setLevel(logging.WARNING)
         with _decoding(self.path, self.what):
             self._tiff = self._stack.enter_context(tifffile.TiffFile(self.path))
-            series = self._tiff.series[0]
+            all_series = self._tiff.series
+            self._check_log()
+            if len(all_series) != 1:
+                raise _Refusal(f"{self.what} {self.path} holds {len(all_series)} series (images of different "
+                               f"shapes or kinds); expected one image or one stack")
+            series = all_series[0]
             shape, axes, self.dtype = series.shape, series.axes, series.dtype
+            pages = list(series.pages)
         self._series = series
         self._check_log()
-        self.colour = "S" in axes and shape[axes.index("S")] in (3, 4)
+        if any(p is None for p in pages) or any(not all(getattr(p, "databytecounts", (1,))) for p in pages):
+            raise ValueError(f"{self.what} {self.path} has missing pages, strips or tiles (a sparse or damaged "
+                             f"file, which would read as zeros); expected a complete, valid file")
+        if "S" in axes and shape[axes.index("S")] not in (3, 4):
+            raise ValueError(f"{self.what} {self.path} has {shape[axes.index('S')]} samples per pixel; expected 1 "
+                             f"(grey), 3 (RGB) or 4 (RGBA)")
+        self.colour = "S" in axes
         self._sample_axis = axes.index("S") if self.colour else None
         self.shape = tuple(n for i, n in enumerate(shape) if i != self._sample_axis)
         self.channels = shape[self._sample_axis] if self.colour else 1
 
     def _check_log(self):
         if self._log.messages:
-            raise ValueError(f"cannot read {self.what} {self.path}: tifffile reports "
+            raise _Refusal(f"cannot read {self.what} {self.path}: tifffile reports "
                              f"{'; '.join(self._log.messages[:3])}; expected a complete, valid file")
+
+    def _open_npy(self):
+        with _decoding(self.path, self.what):
+            self._npy = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        self._stack.callback(setattr, self, "_npy", None)  # closes the map
+        if not isinstance(self._npy, np.ndarray):
+            raise ValueError(f"{self.what} {self.path} holds no array; expected one .npy array")
+        self.shape, self.dtype, self.colour, self.channels = self._npy.shape, self._npy.dtype, False, 1
 
     def _open_pillow(self):
         from PIL import Image
@@ -248,25 +409,36 @@ class _ImageFile:
         dtype, self.colour, self._convert = _PIL_MODES[mode]
         self.dtype, self.shape, self.channels = np.dtype(dtype), (height, width), 3 if self.colour else 1
 
-    def check(self, ndim, kind, shape=None, partner=None):
-        """Refuse a wrong dimension, size, dtype or shape, from the header alone."""
+    def check(self, ndim, kind, shape=None, partner=None, max_values=None, limit_name=None):
+        """Refuse a wrong dimension, size, dtype or shape, and a decompression bomb, from the header alone.
+
+        `kind` is ``"image"``, ``"mask"``, ``"labels"`` or ``"map"`` (a likelihood map:
+        bool, unsigned integers or floats); `max_values` is :data:`MAX_VOXELS` unless
+        given (`limit_name` names it in the message). Returns the file itself.
+        """
         if len(self.shape) not in ndim:
             raise ValueError(f"{self.what} {self.path} must be {' or '.join(f'{n}-D' for n in ndim)}; "
-                             f"got shape {self.shape}{' (colour)' if self.colour else ''}")
-        if math.prod(self.shape) * self.channels > MAX_VOXELS:
+                             f"got shape {self.shape}{' (colour)' if self.colour else ''}; expected "
+                             f"{' or '.join(_NDIM_WORDS[n] for n in ndim)}")
+        values = math.prod(self.shape) * self.channels
+        max_values = MAX_VOXELS if max_values is None else max_values
+        if values > max_values:
+            name = limit_name or "MAX_VOXELS"
             raise ValueError(f"{self.what} {self.path} has shape {self.shape} x {self.channels} channel(s), "
-                             f"more than MAX_VOXELS = {MAX_VOXELS} values; refusing to read it")
+                             f"more than {name} = {max_values} values; refusing to read it")
+        _check_bytes(self.nbytes + math.prod(self.shape) * _MADE[kind], self.path, self.what,
+                     f"shape {self.shape} x {self.channels} channel(s) of {self.dtype}")
         if shape is not None and self.shape != tuple(shape):
             raise ValueError(f"{self.what} {self.path} has shape {self.shape}; expected {tuple(shape)}, "
                              f"the shape of {partner}")
-        allowed = {"image": "buf", "mask": "buif", "labels": "iu"}[kind]
+        allowed = {"image": "buf", "mask": "buif", "labels": "iu", "map": "buf"}[kind]
         if self.dtype.kind not in allowed or (kind == "image" and self.dtype.kind == "u"
                                               and self.dtype not in _SCALE):
             raise ValueError(f"{self.what} {self.path} has dtype {self.dtype}; expected {_EXPECTED[kind]}")
         return self
 
     def read(self):
-        """The pixels, colour (when there is colour) on the last axis."""
+        """The pixels, colour (when there is colour) on the last axis, alpha dropped."""
         if hasattr(self, "_series"):
             with _decoding(self.path, self.what):
                 array = self._series.asarray()
@@ -274,9 +446,16 @@ class _ImageFile:
             if self.colour:
                 array = np.moveaxis(array, self._sample_axis, -1)[..., :3]
             return array
+        if hasattr(self, "_npy"):
+            with _decoding(self.path, self.what):
+                return np.array(self._npy)
         image = self._image
         with _strict_pillow(), _decoding(self.path, self.what):
             image.load()
+            if image.format == "PNG":
+                problem = _png_stream_problem(self.path)
+                if problem:
+                    raise OSError(f"image file is truncated or corrupt: {problem}")
             if self._convert:
                 image = image.convert(self._convert)
             array = np.array(image)
@@ -284,10 +463,55 @@ class _ImageFile:
             array = array.astype(array.dtype.newbyteorder("="))
         return array
 
+    def read_grey(self):
+        """The pixels of one channel: a colour file only if all its channels are equal.
+
+        A grey image saved as RGB or with a grey palette reads as it is; a true colour
+        image is refused rather than converted (there is more than one way to make it
+        grey: luma, the green channel, ...).
+        """
+        array = self.read()
+        if self.colour:
+            if not (np.array_equal(array[..., 0], array[..., 1]) and np.array_equal(array[..., 0], array[..., 2])):
+                raise ValueError(f"{self.what} {self.path} is a colour image; expected one channel (grey): "
+                                 f"convert it first, e.g. with Pillow's Image.convert('L') (luma) or by "
+                                 f"taking the channel you mean")
+            array = np.ascontiguousarray(array[..., 0])
+        return array
+
+
+_ImageFile = ImageFile  # the name the loaders' tests know
+_NDIM_WORDS = {2: "a 2-D image", 3: "a 3-D stack"}
+
+
+class _Refusal(ValueError):
+    """A refusal of ours raised inside :func:`_decoding` (passed on as it is)."""
+
+
+#: Bytes per pixel of the arrays made from a file's values, by kind: float32 images,
+#: bool masks and boundaries, float64 likelihood maps (the command line's).
+_MADE = {"image": 4, "mask": 1, "labels": 1, "map": 8}
+
+
+def _check_bytes(cost, path, what, description):
+    """Refuse a read that would cost more than MAX_BYTES, and decompression bombs.
+
+    `cost` is the bytes of the decoded values plus those of the arrays made from them.
+    """
+    if cost > MAX_BYTES:
+        raise _Refusal(f"{what} {path} has {description}: reading it would take {cost} bytes, more than "
+                         f"MAX_BYTES = {MAX_BYTES}; refusing to read it")
+    size = os.stat(path).st_size
+    if cost > BOMB_FLOOR and cost > MAX_EXPANSION * size:
+        raise _Refusal(f"{what} {path} has {description}: reading it would take {cost} bytes from {size} "
+                         f"bytes on disk, more than MAX_EXPANSION = {MAX_EXPANSION} times its size (a "
+                         f"decompression bomb, or a sparse file); refusing to read it")
+
 
 _EXPECTED = {"image": "bool, uint8, uint16 or floats in [0, 1]",
              "mask": "bool, unsigned integers or floats in [0, 1]",
-             "labels": "integer ids"}
+             "labels": "integer ids",
+             "map": "bool, unsigned integers (scaled by their maximum) or floats in [0, 1]"}
 
 
 def _unit(array, colour, path, what, channel="luma"):
@@ -487,32 +711,44 @@ def load_isbi2013(path, *, volume=False):
 def _cremi_file(file):
     import h5py
 
-    with _decoding(file, "CREMI file"):
-        handle = h5py.File(file, "r")
-    with handle:
-        datasets = []
-        for key in ("volumes/raw", "volumes/labels/neuron_ids"):
-            if not isinstance(handle.get(key), h5py.Dataset):
-                raise ValueError(f"CREMI file {file} has no dataset /{key}; expected /volumes/raw and "
-                                 f"/volumes/labels/neuron_ids")
-            datasets.append(handle[key])
-        raw, ids = datasets
-        if raw.ndim != 3 or ids.ndim != 3:
-            raise ValueError(f"CREMI file {file}: /volumes/raw and /volumes/labels/neuron_ids must be 3-D; "
-                             f"got shapes {raw.shape} and {ids.shape}")
-        if raw.dtype != np.uint8 or ids.dtype.kind not in "iu":
-            raise ValueError(f"CREMI file {file}: expected uint8 raw and integer neuron ids; got {raw.dtype} "
-                             f"and {ids.dtype}")
-        if max(raw.size, ids.size) > MAX_VOXELS:
-            raise ValueError(f"CREMI file {file} has shapes {raw.shape} and {ids.shape}, more than MAX_VOXELS "
-                             f"= {MAX_VOXELS} values; refusing to read it")
-        window = _cremi_window(file, raw, ids)
-        with _decoding(file, "CREMI file"):
-            pixels, labels = raw[window], ids[()]
+    with _decoding(file, "CREMI file"):  # h5py's errors on a damaged file, named; ours passed on
+        with h5py.File(file, "r") as handle:
+            pixels, labels = _cremi_arrays(file, handle, h5py)
     background = None
     if labels.dtype.itemsize == 8:
         background = np.array(_CREMI_BACKGROUND, dtype=np.uint64).astype(labels.dtype)
     return _unit(pixels, False, file, "CREMI raw"), _id_boundaries(labels, background)
+
+
+def _cremi_arrays(file, handle, h5py):
+    """Raw (cropped to the ids) and the ids, every check made before either is read."""
+    datasets = []
+    for key in ("volumes/raw", "volumes/labels/neuron_ids"):
+        if not isinstance(handle.get(key), h5py.Dataset):
+            raise _Refusal(f"CREMI file {file} has no dataset /{key}; expected /volumes/raw and "
+                           f"/volumes/labels/neuron_ids")
+        datasets.append(handle[key])
+    raw, ids = datasets
+    for key, dataset in zip(("volumes/raw", "volumes/labels/neuron_ids"), datasets):
+        virtual, external = dataset.is_virtual, dataset.external
+        if virtual or external:
+            where = ("in other files (a virtual dataset)" if virtual else
+                     f"outside the file (external storage in {', '.join(str(e[0]) for e in external)})")
+            raise _Refusal(f"CREMI file {file}: /{key} keeps its data {where}; refusing to follow it "
+                           f"(it could read any file or block on a pipe): expected the data inside the file")
+    if raw.ndim != 3 or ids.ndim != 3:
+        raise _Refusal(f"CREMI file {file}: /volumes/raw and /volumes/labels/neuron_ids must be 3-D; "
+                       f"got shapes {raw.shape} and {ids.shape}")
+    if raw.dtype != np.uint8 or ids.dtype.kind not in "iu":
+        raise _Refusal(f"CREMI file {file}: expected uint8 raw and integer neuron ids; got {raw.dtype} "
+                       f"and {ids.dtype}")
+    if max(raw.size, ids.size) > MAX_VOXELS:
+        raise _Refusal(f"CREMI file {file} has shapes {raw.shape} and {ids.shape}, more than MAX_VOXELS "
+                       f"= {MAX_VOXELS} values; refusing to read it")
+    window = _cremi_window(file, raw, ids)
+    _check_bytes(ids.size * (ids.dtype.itemsize + 6), file, "CREMI file",  # + raw, float32, bool
+                 f"raw {raw.shape} and neuron ids {ids.shape} of {ids.dtype}")
+    return raw[window], ids[()]
 
 
 def _cremi_window(file, raw, ids):
@@ -521,13 +757,13 @@ def _cremi_window(file, raw, ids):
         return ()
     offset, resolution = ids.attrs.get("offset"), raw.attrs.get("resolution")
     if offset is None or resolution is None:
-        raise ValueError(f"CREMI file {file}: /volumes/raw has shape {raw.shape} but the neuron ids "
-                         f"{ids.shape}, and no offset/resolution attributes place one in the other")
+        raise _Refusal(f"CREMI file {file}: /volumes/raw has shape {raw.shape} but the neuron ids "
+                       f"{ids.shape}, and no offset/resolution attributes place one in the other")
     start = np.asarray(offset, dtype=np.float64) / np.asarray(resolution, dtype=np.float64)
     if len(start) != 3 or not np.array_equal(start, np.round(start)) or (start < 0).any() or \
             (start + ids.shape > raw.shape).any():
-        raise ValueError(f"CREMI file {file}: the neuron ids {ids.shape} at offset {tuple(offset)} (nm, "
-                         f"resolution {tuple(resolution)}) do not fit in /volumes/raw {raw.shape}")
+        raise _Refusal(f"CREMI file {file}: the neuron ids {ids.shape} at offset {tuple(offset)} (nm, "
+                       f"resolution {tuple(resolution)}) do not fit in /volumes/raw {raw.shape}")
     return tuple(slice(int(s), int(s) + n) for s, n in zip(start, ids.shape))
 
 
@@ -985,7 +1221,7 @@ def load_topomortar(path, split=None, *, colour="rgb"):
                      root / "images", root / "labels")
     images, targets = [], []
     for stem, image_path, label_path in pairs:
-        with _ImageFile(image_path, "TopoMortar image") as image:
+        with ImageFile(image_path, "TopoMortar image") as image:
             image.check((2,), "image")
             if not image.colour:
                 raise ValueError(f"TopoMortar image {image_path} is not a colour image; expected RGB")
