@@ -15,7 +15,7 @@ import shlex
 import sys
 import time
 
-from .cli import _bounded_int, _check_output, _Failure, _nonnegative_float, _printer
+from .cli import _bounded_int, _check_output, _count, _Failure, _nonnegative_float, _printer
 
 # -- data specifications: KIND[:ARGUMENT[:SPLIT]] --------------------------------------------
 
@@ -47,10 +47,10 @@ def load_data(spec, option, *, seed=0, shape=None):
     """The SegmentationSet a DATA specification names (see ``_DATA_HELP``)."""
     from . import data
 
-    kind, _, rest = spec.partition(":")
+    kind, colon, rest = spec.partition(":")
     try:
         if kind in _SYNTHETIC:
-            if rest and not re.fullmatch(r"[0-9]{1,9}", rest):
+            if (colon or rest) and not re.fullmatch(r"[0-9]{1,9}", rest):
                 raise ValueError(f"{kind}:COUNT takes a whole number of images; got {rest[:40]!r}")
             count = int(rest) if rest else 8
             if not 1 <= count <= MAX_SYNTHETIC_COUNT:
@@ -146,9 +146,18 @@ def _config(args, **fields):
                    structures_every=args.structures_every)
     options.update(fields)
     try:
-        return TrainConfig(**options)
+        config = TrainConfig(**options)
     except (TypeError, ValueError) as err:
         raise _Failure(str(err)) from None
+    if config.device.startswith("cuda"):
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(config.device.partition(":")[2] or 0)
+        if index >= count:
+            raise _Failure(f"argument --device: {config.device} is not available; this machine has "
+                           f"{_count(count, 'CUDA device', 'CUDA devices')}")
+    return config
 
 
 # -- demo --------------------------------------------------------------------------------------
@@ -245,6 +254,7 @@ def _train(args, out):
                        "--out-dir, --init starts a new one from a checkpoint's weights)")
     if args.init and not pathlib.Path(args.init).is_file():
         raise _Failure(f"argument --init: no such file: {args.init!r}")
+    _check_out_dir(args.out_dir)
     options = dict(loss=args.loss, steps=args.steps, steps_per_epoch=args.steps_per_epoch,
                    lr_schedule=args.schedule)
     _config(args, ndim=2, **options)  # every option (the network's size too) before any data is read
@@ -280,6 +290,9 @@ def _train(args, out):
                        "continue it or --overwrite to replace it") from None
     except (FileNotFoundError, ValueError, TypeError) as err:
         raise _Failure(str(err)) from None
+    except OSError as err:
+        raise _Failure(f"argument --out-dir: cannot write to {args.out_dir!r}: "
+                       f"{err.strerror or err}") from None
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_interrupted(args, config, last, started)) from None
     if result.history:
@@ -294,6 +307,22 @@ def _train(args, out):
                                           title=f"{config.loss}, {config.steps} steps")
         show("curves", str(curves))
     return 0
+
+
+def _check_out_dir(text):
+    """Fail before any work on a run folder that cannot be made or written."""
+    path = pathlib.Path(text)
+    if path.exists() and not path.is_dir():
+        raise _Failure(f"argument --out-dir: {text!r} is a file; give a directory")
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _Failure(f"argument --out-dir: cannot create {text!r}: {str(existing)!r} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _Failure(f"argument --out-dir: cannot write to {str(existing)!r}: permission denied")
 
 
 def _interrupted(args, config, last, started):
