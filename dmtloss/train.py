@@ -50,7 +50,12 @@ weights, same masks). Resuming needs the same number of processes for exact resu
 
 Checkpoints are loaded with ``torch.load(..., weights_only=True)`` only: they hold
 tensors, numbers, strings, lists and dicts (the configuration as a plain dict), never
-pickled objects.
+pickled objects. Every entry is then checked, kind, range and tensor shape, against the
+architecture it names (built on the ``meta`` device, which allocates nothing) before any
+network is built, and a network of more than :data:`MAX_PARAMETERS` parameters
+(:func:`unet_parameters`, counted from the architecture) is refused, in a configuration
+as in a checkpoint; a file that cannot be read is refused in our own words, never with
+torch's advice to load it with ``weights_only=False``.
 """
 
 import contextlib
@@ -211,7 +216,8 @@ class TrainConfig:
     ndim : {2, 3}
         Dimension of the images and the U-Net.
     width, depth : int
-        U-Net width (channels of the first level) and number of levels (:class:`UNet`).
+        U-Net width (channels of the first level) and number of levels (:class:`UNet`);
+        the network may have at most :data:`MAX_PARAMETERS` parameters.
     norm : {"batch", "instance", "group", "none"}
         U-Net normalisation.
     patch_size : int or tuple of int

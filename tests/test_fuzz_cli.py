@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dmtloss.cli import main
@@ -101,7 +101,9 @@ def _check_loads_or_refuses(state):
             message = str(err)
             assert "\n" not in message and "weights_only" not in message, message
             assert message.startswith("`path`: "), message
+            event("refused in one line")
             return False
+    event("loaded: a valid checkpoint")
     return True
 
 
@@ -139,6 +141,7 @@ def test_hostile_checkpoints_through_evaluate(real, data):
         torch.save(state, Path(folder) / "bad.pt")
         status, _, err = _run(["evaluate", "--checkpoint", str(Path(folder) / "bad.pt"), "--data",
                                "synthetic-membranes:1", "--patches", "2"])
+    event(f"status {status}")
     if status != 0:
         _assert_one_line_refusal(status, err)
 
@@ -221,5 +224,6 @@ def test_odd_tokens_end_in_success_or_one_line(command, tokens):
             status, _, err = _run([command, *tokens, *base])
         finally:
             os.chdir(here)
+    event(f"status {status}")
     if status != 0:
         _assert_one_line_refusal(status, err)
