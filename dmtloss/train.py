@@ -164,12 +164,18 @@ def unet_parameters(ndim=2, in_channels=1, out_channels=1, width=16, depth=3, *,
     Parameters
     ----------
     ndim, in_channels, out_channels, width, depth, norm, up
-        As for :class:`~dmtloss.models.UNet` (ints >= 1; ``ndim`` 2 or 3); not
-        validated here.
+        As for :class:`~dmtloss.models.UNet`: ``ndim`` 2 or 3, the others ints >= 1,
+        `norm` one of ``"batch"``, ``"instance"``, ``"group"``, ``"none"``, `up`
+        ``"transpose"`` or ``"upsample"``.
 
     Returns
     -------
     count : int
+
+    Raises
+    ------
+    TypeError, ValueError
+        On an argument of the wrong kind or out of range.
 
     Examples
     --------
@@ -178,6 +184,12 @@ def unet_parameters(ndim=2, in_channels=1, out_channels=1, width=16, depth=3, *,
     >>> unet_parameters(width=512, depth=8) > MAX_PARAMETERS
     True
     """
+    if not _is_int(ndim) or ndim not in (2, 3):
+        raise (ValueError if _is_int(ndim) else TypeError)(f"`ndim` must be 2 or 3; got {ndim!r}")
+    in_channels, out_channels, width, depth = (as_int(v, name, 1) for v, name in (
+        (in_channels, "in_channels"), (out_channels, "out_channels"), (width, "width"), (depth, "depth")))
+    norm = as_choice(norm, _NORMS, "norm")
+    up = as_choice(up, ("transpose", "upsample"), "up")
     kernel = 3 ** ndim
     per_channel = 2 if norm == "none" else 4  # two biases, or two normalisations' weight and bias
 

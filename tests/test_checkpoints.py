@@ -162,6 +162,19 @@ def test_parameter_count_is_that_of_the_built_network(ndim, norm, up):
             sum(p.numel() for p in net.parameters())
 
 
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(ndim=4), ValueError, "`ndim` must be 2 or 3; got 4"),
+    (dict(ndim="2"), TypeError, "`ndim` must be 2 or 3"),
+    (dict(width=0), ValueError, "`width` must be >= 1"),
+    (dict(depth=2.5), TypeError, "`depth`"),
+    (dict(norm="layer"), ValueError, "`norm` must be one of"),
+    (dict(up=None), TypeError, "`up`"),
+])
+def test_parameter_count_refuses_bad_arguments(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        unet_parameters(**kwargs)
+
+
 def test_parameter_budget_of_the_config():
     assert unet_parameters(2, width=64, depth=5) < MAX_PARAMETERS  # Ronneberger et al.'s U-Net fits
     with pytest.raises(ValueError, match=r"a 2-D U-Net of `width` 512 and `depth` 8 has at least .* MAX_PARAMETERS"):
