@@ -233,3 +233,28 @@ def test_stale_temporary_files_are_removed_on_the_next_run(tmp_path, data):
     assert not any(path.exists() for path in stale)
     assert (tmp_path / "notes.tmp").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.json", "last.pt", "log.csv", "notes.tmp"]
+
+
+_CHILD = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 * 2 ** 30, 3 * 2 ** 30))  # 3 GiB of address space in all
+from dmtloss.train import load_checkpoint
+try:
+    load_checkpoint(sys.argv[1])
+except ValueError as err:
+    print(err)
+"""
+
+
+def test_a_huge_network_is_refused_under_a_memory_cap(saved, tmp_path):
+    import subprocess
+    import sys
+
+    def huge(state):  # a network of some 10^11 parameters, in a file of a few kB
+        state["model_config"].update(width=4096, depth=6)
+        state["config"].update(width=4096, depth=6)
+
+    path = _broken(saved, tmp_path, huge)
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
+    assert "MAX_PARAMETERS = 100,000,000" in done.stdout
