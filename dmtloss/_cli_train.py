@@ -12,7 +12,6 @@ import os
 import pathlib
 import re
 import shlex
-import sys
 import time
 
 from .cli import _bounded_int, _check_output, _count, _Failure, _nonnegative_float, _printer

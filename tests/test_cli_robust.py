@@ -2,7 +2,6 @@
 and targets, no silent drops, the validation images scored, one line and status 2 for every
 refusal, outputs that never overwrite each other, and interruptions that say how to go on."""
 
-import json
 import os
 import shlex
 import subprocess
