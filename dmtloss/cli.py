@@ -11,8 +11,11 @@
   (:func:`dmtloss.plotting.explain_figure`).
 - ``dmtloss structures IMAGE``: the loss mask of a map, as a file and an overlay.
 
-Exit status: 0 on success, 2 on a usage error or an output that cannot be written (one
-line on stderr, no traceback), 130 when interrupted.
+Exit status: 0 on success, 2 on a usage error, a file that cannot be read or an output
+that cannot be written (one line on stderr, no traceback), 130 when interrupted (Ctrl-C;
+``train`` then names its last checkpoint and the command that resumes it), 1 without a
+word when the reader of the output went away (``dmtloss ... | head``), as the Python
+documentation recommends for a closed pipe.
 """
 
 import argparse
@@ -146,8 +149,10 @@ def _parser():
     structures.add_argument("--engine", choices=("fast", "reference"), default="fast",
                             help="which engine computes the structures (default: %(default)s)")
     structures.add_argument("--output-dir", "-o", default=".", metavar="DIR",
-                            help="where to write IMAGE-STEM-mask.png (.tif in 3-D) and "
-                                 "IMAGE-STEM-overlay.png (default: the current directory)")
+                            help="where to write IMAGE-mask.png (.tif in 3-D) and "
+                                 "IMAGE-overlay.png, named by IMAGE's whole file name "
+                                 "(x.png-mask.png); created if missing (default: the "
+                                 "current directory)")
     structures.set_defaults(run=_structures)
     return parser
 
@@ -382,6 +387,9 @@ def _explain(args, out):
 def _structures(args, out):
     from .reference._validation import as_structures
 
+    directory = pathlib.Path(args.output_dir)
+    if directory.exists() and not directory.is_dir():
+        raise _Failure(f"argument --output-dir: {args.output_dir!r} is a file; give a directory")
     likelihood = _read_map(args.image, "IMAGE", invert=args.invert)
     try:
         names = as_structures(args.structures.split(",") if args.structures else None, likelihood.ndim)
@@ -392,20 +400,25 @@ def _structures(args, out):
                        f"reference (plain Python); got shape {likelihood.shape}")
     if args.engine == "fast" and "sheets" in names:
         raise _Failure("argument --structures: sheets are computed by --engine reference only")
-    stem = pathlib.Path(args.image).stem
-    directory = pathlib.Path(args.output_dir)
-    if not directory.is_dir():
-        raise _Failure(f"argument --output-dir: {args.output_dir!r} is not a directory")
+    # named by the whole file name: x.png and x.npy never overwrite each other's mask
+    name = pathlib.Path(args.image).name
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _Failure(f"argument --output-dir: cannot create {args.output_dir!r}: {err.strerror or err}") from None
     three_d = likelihood.ndim == 3
-    mask_path = directory / f"{stem}-mask.{'tif' if three_d else 'png'}"
+    mask_path = directory / f"{name}-mask.{'tif' if three_d else 'png'}"
     _check_writable(mask_path, "--output-dir")
     overlay_path = None
     if not three_d:
-        overlay_path = _check_output(str(directory / f"{stem}-overlay.png"), "--output-dir")
+        overlay_path = _check_output(str(directory / f"{name}-overlay.png"), "--output-dir")
 
     engine = _engine_module(args.engine)
     tick = time.perf_counter()
-    structures = engine.morse_structures(likelihood, epsilon=args.epsilon, frame=args.frame)
+    try:
+        structures = engine.morse_structures(likelihood, epsilon=args.epsilon, frame=args.frame)
+    except (TypeError, ValueError) as err:  # an image the engine refuses, too large for it above all
+        raise _Failure(f"argument IMAGE: {err}") from None
     seconds = time.perf_counter() - tick
     mask = structures.mask(names)
     rows = [("image", f"{args.image}, shape {' x '.join(map(str, likelihood.shape))}"
@@ -479,8 +492,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success; 2 on a usage error or an output that cannot be written, after one
-        line on stderr; 130 when interrupted.
+        0 on success; 2 on a usage error, an unreadable input or an output that cannot
+        be written, after one line on stderr; 130 when interrupted; 1, silently, when
+        stdout is a pipe its reader closed.
 
     Examples
     --------
@@ -488,7 +502,27 @@ def main(argv=None):
     dmtloss 0.1.0.dev0
     0
     """
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader of stdout went away (``dmtloss ... | head``): stop without a word, and point
+        # stdout at devnull so that the interpreter's last flush cannot fail again (Python
+        # documentation, "Note on SIGPIPE")
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # stdout is no file (captured, closed)
+            pass
+        return 1
+
+
+def _one_line(text):
+    return " ".join(str(text).split("\n"))
+
+
+def _main(argv):
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit:  # --help, --version and usage errors
@@ -496,11 +530,15 @@ def main(argv=None):
     if args.command is None:
         print(f"{_PROG}: error: choose a command (demo, train, evaluate, explain, structures); see '{_PROG} --help'", file=sys.stderr)
         return 2
+    args.argv = argv  # for the command that resumes an interrupted run
     try:
         return args.run(args, sys.stdout)
     except _Failure as err:
-        print(f"{_PROG} {args.command}: error: {err}", file=sys.stderr)
+        print(f"{_PROG} {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{_PROG}: interrupted", file=sys.stderr)
+    except MemoryError:
+        print(f"{_PROG} {args.command}: error: not enough memory for this input", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as err:
+        print(f"{_PROG} {args.command}: {_one_line(err) or 'interrupted'}", file=sys.stderr)
         return 130

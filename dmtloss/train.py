@@ -12,7 +12,9 @@ steps. After every epoch: validation on full images (:func:`evaluate`, sliding
 window), a checkpoint ``last.pt`` (and ``best.pt`` when the validation metric
 improved), ``log.csv`` and ``history.json``, each written atomically (a temporary file
 in the same folder, flushed and fsync'ed, then ``os.replace``), so a crash never leaves
-a half-written file behind.
+a half-written file behind; the temporary files of a process killed midway are removed
+when the next run in that folder starts (new, overwriting or resumed). A run stopped
+(Ctrl-C, an error) before its first checkpoint removes the folder it created.
 
 Structures of the DMT-loss (``structures_every``):
 
@@ -48,23 +50,31 @@ weights, same masks). Resuming needs the same number of processes for exact resu
 
 Checkpoints are loaded with ``torch.load(..., weights_only=True)`` only: they hold
 tensors, numbers, strings, lists and dicts (the configuration as a plain dict), never
-pickled objects.
+pickled objects. Every entry is then checked, kind, range and tensor shape, against the
+architecture it names (built on the ``meta`` device, which allocates nothing) before any
+network is built, and a network of more than :data:`MAX_PARAMETERS` parameters
+(:func:`unet_parameters`, counted from the architecture) is refused, in a configuration
+as in a checkpoint; a file that cannot be read is refused in our own words, never with
+torch's advice to load it with ``weights_only=False``.
 """
 
 import contextlib
 import csv
 import dataclasses
 import datetime
+import glob
 import inspect
 import io
 import json
 import math
 import numbers
 import os
+import pickle
 import random
 import re
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +88,17 @@ from .metrics import summarize
 from .models import UNet
 from .reference._validation import as_bool, as_choice, as_epsilon, as_int, as_structures, as_workers
 
-__all__ = ["TrainConfig", "TrainResult", "LOSSES", "train", "predict", "evaluate", "load_checkpoint"]
+__all__ = ["TrainConfig", "TrainResult", "LOSSES", "MAX_PARAMETERS", "train", "predict", "evaluate",
+           "load_checkpoint", "unet_parameters"]
+
+#: The largest U-Net a configuration or a checkpoint may describe, in parameters: 100
+#: million (400 MB of float32 weights, 1.2 GB with Adam's two moments). A 2-D U-Net of
+#: width 64 and depth 5 (Ronneberger et al.'s) has 31 million; width 512 and depth 8, or
+#: a checkpoint claiming width 4096 and depth 6, are refused before anything is built.
+MAX_PARAMETERS = 100_000_000
+#: The largest checkpoint file read, in bytes: a network of :data:`MAX_PARAMETERS` with
+#: its optimiser state and room to spare.
+_MAX_CHECKPOINT_BYTES = 16 * MAX_PARAMETERS
 
 _FORMAT = "dmtloss-checkpoint"
 _VERSION = 1
@@ -131,6 +151,71 @@ def _plain(value, name):
                     f"got {type(value).__name__}")
 
 
+def unet_parameters(ndim=2, in_channels=1, out_channels=1, width=16, depth=3, *, norm="batch",
+                    up="transpose"):
+    """The number of parameters of ``UNet(...)`` with these arguments, without building it.
+
+    Counts as :class:`~dmtloss.models.UNet` builds its layers: per level two 3^d
+    convolutions (with a bias only when ``norm="none"``) each followed by a
+    normalisation of two parameters per channel, an up-sampling layer per level but the
+    last, and a 1^d head. It stops counting once the total passes
+    :data:`MAX_PARAMETERS` (the result is then some number above it), so any depth is
+    answered at once.
+
+    Parameters
+    ----------
+    ndim, in_channels, out_channels, width, depth, norm, up
+        As for :class:`~dmtloss.models.UNet`: ``ndim`` 2 or 3, the others ints >= 1,
+        `norm` one of ``"batch"``, ``"instance"``, ``"group"``, ``"none"``, `up`
+        ``"transpose"`` or ``"upsample"``.
+
+    Returns
+    -------
+    count : int
+
+    Raises
+    ------
+    TypeError, ValueError
+        On an argument of the wrong kind or out of range.
+
+    Examples
+    --------
+    >>> unet_parameters()
+    117073
+    >>> unet_parameters(width=512, depth=8) > MAX_PARAMETERS
+    True
+    """
+    if not _is_int(ndim) or ndim not in (2, 3):
+        raise (ValueError if _is_int(ndim) else TypeError)(f"`ndim` must be 2 or 3; got {ndim!r}")
+    in_channels, out_channels, width, depth = (as_int(v, name, 1) for v, name in (
+        (in_channels, "in_channels"), (out_channels, "out_channels"), (width, "width"), (depth, "depth")))
+    norm = as_choice(norm, _NORMS, "norm")
+    up = as_choice(up, ("transpose", "upsample"), "up")
+    kernel = 3 ** ndim
+    per_channel = 2 if norm == "none" else 4  # two biases, or two normalisations' weight and bias
+
+    def block(cin, cout):
+        return (cin + cout) * cout * kernel + per_channel * cout
+
+    total, cin, channels = 0, in_channels, []
+    for level in range(depth):
+        c = width * 2 ** level
+        channels.append(c)
+        total += block(cin, c)
+        cin = c
+        if total > MAX_PARAMETERS:
+            return total
+    for c in reversed(channels[:-1]):
+        total += 2 * c * c * (2 ** ndim if up == "transpose" else 1) + c + block(2 * c, c)
+    return total + channels[0] * out_channels + out_channels
+
+
+def _check_budget(count, what):
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"{what} has at least {count:,} parameters; at most MAX_PARAMETERS = "
+                         f"{MAX_PARAMETERS:,} are allowed (reduce the width or the depth)")
+
+
 # ----------------------------------------------------------------------------------
 # configuration
 # ----------------------------------------------------------------------------------
@@ -144,7 +229,8 @@ class TrainConfig:
     ndim : {2, 3}
         Dimension of the images and the U-Net.
     width, depth : int
-        U-Net width (channels of the first level) and number of levels (:class:`UNet`).
+        U-Net width (channels of the first level) and number of levels (:class:`UNet`);
+        the network may have at most :data:`MAX_PARAMETERS` parameters.
     norm : {"batch", "instance", "group", "none"}
         U-Net normalisation.
     patch_size : int or tuple of int
@@ -275,6 +361,8 @@ class TrainConfig:
                           ("seed", 0), ("num_workers", 0), ("val_batch_size", 1), ("metric_n_patches", 1)):
             put(name, as_int(getattr(self, name), name, low))
         put("norm", as_choice(self.norm, _NORMS, "norm"))
+        _check_budget(unet_parameters(self.ndim, width=self.width, depth=self.depth, norm=self.norm),
+                      f"a {self.ndim}-D U-Net of `width` {self.width} and `depth` {self.depth}")
         put("patch_size", _sides(self.patch_size, "patch_size", self.ndim))
         put("lr", _float(self.lr, "lr", positive=True))
         put("lr_schedule", as_choice(self.lr_schedule, _SCHEDULES, "lr_schedule"))
@@ -499,6 +587,18 @@ def _atomic_write(path, write):
             os.close(dfd)
 
 
+#: The files of a run folder, each written by :func:`_atomic_write`.
+_RUN_FILES = ("last.pt", "best.pt", "log.csv", "history.json")
+
+
+def _remove_stale(out_dir):
+    """Remove the temporary files that writes killed midway (SIGKILL, power loss) left behind."""
+    for name in _RUN_FILES:
+        for stale in out_dir.glob(f".{glob.escape(name)}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
 def _write_text(path, text):
     _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
@@ -537,19 +637,276 @@ def _set_rng_state(rng):
         torch.cuda.set_rng_state_all(rng["cuda"])
 
 
+#: What a checkpoint holds: key -> what its value must be (for the error messages).
+_CHECKPOINT_KEYS = {
+    "format": f"the string {_FORMAT!r}", "version": f"the int {_VERSION}",
+    "model": "a dict of tensors (the network's state dict)",
+    "model_config": "a dict of the U-Net's arguments",
+    "config": "a dict of TrainConfig fields", "optimizer": "a dict (the optimiser's state dict)",
+    "step": "an int >= 0", "epoch": "an int >= 0", "history": "a list of dicts",
+    "best": "None or a dict of metric, value and epoch", "rng": "a dict of torch, numpy and python states",
+    "world_size": "an int >= 1",
+}
+_MODEL_CONFIG = ("ndim", "in_channels", "out_channels", "width", "depth", "norm", "up")
+
+
+class _Bad(ValueError):
+    """A checkpoint entry that is not what it should be."""
+
+    def __init__(self, key, expected, got):
+        super().__init__(f"`{key}` must be {expected}; got {got}")
+
+
+def _kind(value):
+    """A short description of a value for an error message (never its whole text)."""
+    if isinstance(value, torch.Tensor):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        text = repr(value)
+        return text if len(text) <= 40 else f"a {type(value).__name__} of {len(text)} characters"
+    if isinstance(value, dict):
+        return f"a dict of the keys {_keys(value)}"
+    return type(value).__name__
+
+
+def _keys(mapping):
+    names = sorted(repr(k)[:30] for k in mapping)
+    return "[" + ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") + "]"
+
+
+def _want_int(value, key, low, high=None):
+    if not _is_int(value) or value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"from {low} to {high}"
+        raise _Bad(key, f"an int {bound}", _kind(value))
+    return int(value)
+
+
+def _want_real(value, key):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise _Bad(key, "a finite real number", _kind(value))
+    return value
+
+
+def _want_tensor(value, key, dtype=None, shape=None):
+    if not isinstance(value, torch.Tensor) or value.layout != torch.strided or value.is_quantized \
+            or value.device.type != "cpu":
+        raise _Bad(key, "a dense tensor", _kind(value) if not isinstance(value, torch.Tensor)
+                   else f"a {value.layout} tensor on {value.device}")
+    if (dtype is not None and value.dtype != dtype) or (shape is not None and tuple(value.shape) != tuple(shape)):
+        want = f"a {dtype} tensor" if dtype is not None else "a tensor"
+        want += f" of shape {tuple(shape)}" if shape is not None else ""
+        raise _Bad(key, want, _kind(value))
+    return value
+
+
+def _check_model_config(model_config):
+    if not isinstance(model_config, dict):
+        raise _Bad("model_config", _CHECKPOINT_KEYS["model_config"], _kind(model_config))
+    if set(model_config) != set(_MODEL_CONFIG):
+        raise _Bad("model_config", f"a dict of the keys {sorted(_MODEL_CONFIG)}", _kind(model_config))
+    values = dict(model_config)
+    if not _is_int(values["ndim"]) or values["ndim"] not in (2, 3):
+        raise _Bad("model_config['ndim']", "2 or 3", _kind(values["ndim"]))
+    for name in ("in_channels", "out_channels", "width", "depth"):
+        values[name] = _want_int(values[name], f"model_config[{name!r}]", 1)
+    for name, choices in (("norm", _NORMS), ("up", ("transpose", "upsample"))):
+        if not isinstance(values[name], str) or values[name] not in choices:
+            raise _Bad(f"model_config[{name!r}]", f"one of {choices}", _kind(values[name]))
+    _check_budget(unet_parameters(**values), f"`model_config`: the U-Net of width {values['width']} and "
+                                             f"depth {values['depth']}")
+    return values
+
+
+def _check_model(weights, model_config):
+    """Compare the state dict with that of the architecture, built on the meta device (no memory)."""
+    with torch.device("meta"):
+        expected = UNet(**model_config).state_dict()
+    if not isinstance(weights, dict):
+        raise _Bad("model", _CHECKPOINT_KEYS["model"], _kind(weights))
+    missing = [k for k in expected if k not in weights]
+    unknown = [str(k) for k in weights if k not in expected]
+    if missing or unknown:
+        raise _Bad("model", "the state dict of the U-Net of `model_config`",
+                   f"{len(missing)} missing entries {missing[:3]} and {len(unknown)} unknown {unknown[:3]}")
+    for key, want in expected.items():
+        _want_tensor(weights[key], f"model[{key!r}]", want.dtype, want.shape)
+
+
+def _check_optimizer(optimizer, config, model_config):
+    if not isinstance(optimizer, dict) or set(optimizer) != {"param_groups", "state"}:
+        raise _Bad("optimizer", "a dict of the keys 'param_groups' and 'state'", _kind(optimizer))
+    with torch.device("meta"):
+        shapes = [tuple(p.shape) for p in UNet(**model_config).parameters()]
+    fresh = _optimizer(config, torch.nn.Linear(1, 1, bias=False)).state_dict()["param_groups"][0]
+    groups = optimizer["param_groups"]
+    if not isinstance(groups, list) or not groups:
+        raise _Bad("optimizer['param_groups']", "a non-empty list", _kind(groups))
+    indices = []
+    for g, group in enumerate(groups):
+        key = f"optimizer['param_groups'][{g}]"
+        if not isinstance(group, dict) or not {"params", "lr"} <= set(group):
+            raise _Bad(key, f"a dict of the options of a {config.optimizer} optimiser {sorted(fresh)}",
+                       _kind(group))
+        for name, value in group.items():
+            where = f"{key}[{name!r}]"
+            default = fresh.get(name, "unknown")
+            if name == "params":
+                if not isinstance(value, list) or not all(_is_int(i) for i in value):
+                    raise _Bad(where, "a list of ints", _kind(value))
+                indices += value
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise _Bad(where, "a bool", _kind(value))
+            elif default is None:
+                if value is not None and not isinstance(value, bool):
+                    raise _Bad(where, "None or a bool", _kind(value))
+            elif isinstance(default, tuple):
+                if not isinstance(value, (tuple, list)) or len(value) != len(default):
+                    raise _Bad(where, f"a tuple of {len(default)} numbers", _kind(value))
+                for v in value:
+                    _want_real(v, where)
+            elif isinstance(default, numbers.Real):
+                _want_real(value, where)
+            else:  # an option this torch does not know: ignored by it, but plain
+                try:
+                    _plain(value, where)
+                except TypeError:
+                    raise _Bad(where, "a plain value", _kind(value)) from None
+    if sorted(indices) != list(range(len(shapes))):
+        raise _Bad("optimizer['param_groups']", f"the parameter indices 0 to {len(shapes) - 1}, once each",
+                   f"{len(indices)} indices")
+    state = optimizer["state"]
+    if not isinstance(state, dict):
+        raise _Bad("optimizer['state']", "a dict", _kind(state))
+    for index, entry in state.items():
+        if not _is_int(index) or not 0 <= index < len(shapes):
+            raise _Bad("optimizer['state']", f"keys from 0 to {len(shapes) - 1}", f"the key {_kind(index)}")
+        if not isinstance(entry, dict):
+            raise _Bad(f"optimizer['state'][{index}]", "a dict", _kind(entry))
+        for name, value in entry.items():
+            if not isinstance(name, str):
+                raise _Bad(f"optimizer['state'][{index}]", "string keys", _kind(entry))
+            where = f"optimizer['state'][{index}][{name!r}]"
+            if isinstance(value, torch.Tensor):
+                _want_tensor(value, where)
+                if not value.dtype.is_floating_point or tuple(value.shape) not in (shapes[index], ()):
+                    raise _Bad(where, f"a float tensor of shape {shapes[index]} or ()", _kind(value))
+            elif value is not None:
+                _want_real(value, where)
+
+
+def _check_rng(rng):
+    if not isinstance(rng, dict) or not {"torch", "numpy", "python"} <= set(rng) \
+            or not set(rng) <= {"torch", "numpy", "python", "cuda"}:
+        raise _Bad("rng", "a dict of the keys 'torch', 'numpy', 'python' (and 'cuda')", _kind(rng))
+    generator = torch.Generator()
+    _want_tensor(rng["torch"], "rng['torch']", torch.uint8, generator.get_state().shape)
+    try:  # on a scratch generator: the global state is only set when training starts
+        generator.set_state(rng["torch"])
+    except (RuntimeError, ValueError, TypeError):
+        raise _Bad("rng['torch']", "a torch CPU generator state", "a state torch refuses") from None
+    n = rng["numpy"]
+    if not isinstance(n, dict) or set(n) != {"cached_gaussian", "has_gauss", "keys", "pos"}:
+        raise _Bad("rng['numpy']", "a dict of the keys 'keys', 'pos', 'has_gauss', 'cached_gaussian'", _kind(n))
+    keys = _want_tensor(n["keys"], "rng['numpy']['keys']", torch.int64, (624,))
+    if keys.min() < 0 or keys.max() >= 2 ** 32:
+        raise _Bad("rng['numpy']['keys']", "624 values from 0 to 2**32 - 1", "values out of that range")
+    _want_int(n["pos"], "rng['numpy']['pos']", 0, 624)
+    _want_int(n["has_gauss"], "rng['numpy']['has_gauss']", 0, 1)
+    _want_real(n["cached_gaussian"], "rng['numpy']['cached_gaussian']")
+    p = rng["python"]
+    if not isinstance(p, dict) or set(p) != {"gauss_next", "state", "version"}:
+        raise _Bad("rng['python']", "a dict of the keys 'version', 'state', 'gauss_next'", _kind(p))
+    if not isinstance(p["state"], list) or not all(_is_int(v) for v in p["state"]):
+        raise _Bad("rng['python']['state']", "a list of ints", _kind(p["state"]))
+    if p["gauss_next"] is not None:
+        _want_real(p["gauss_next"], "rng['python']['gauss_next']")
+    try:
+        random.Random().setstate((_want_int(p["version"], "rng['python']['version']", 1),
+                                  tuple(p["state"]), p["gauss_next"]))
+    except (ValueError, TypeError, OverflowError):
+        raise _Bad("rng['python']", "a state of Python's random module", "a state it refuses") from None
+    if "cuda" in rng:
+        if not isinstance(rng["cuda"], list):
+            raise _Bad("rng['cuda']", "a list of tensors", _kind(rng["cuda"]))
+        for i, state in enumerate(rng["cuda"]):
+            _want_tensor(state, f"rng['cuda'][{i}]", torch.uint8)
+
+
+def _check_state(state):
+    """Validate every entry of a loaded checkpoint before anything is built; its TrainConfig."""
+    missing = [key for key in _CHECKPOINT_KEYS if key not in state]
+    if missing:
+        raise ValueError(f"it has no {missing[0]!r} entry ({_CHECKPOINT_KEYS[missing[0]]})"
+                         + (f", nor {missing[1:]}" if len(missing) > 1 else ""))
+    values = state["config"]
+    if not isinstance(values, dict):
+        raise _Bad("config", _CHECKPOINT_KEYS["config"], _kind(values))
+    try:
+        _plain(values, "config")
+        config = TrainConfig.from_dict(dict(values))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"`config` is not a valid TrainConfig: {err}") from None
+    model_config = _check_model_config(state["model_config"])
+    own = dict(ndim=config.ndim, in_channels=1, out_channels=1, width=config.width, depth=config.depth,
+               norm=config.norm, up="transpose")  # the network `_model(config)` builds
+    if model_config != own:
+        raise _Bad("model_config", f"the network of its `config`, {own}", _kind(model_config))
+    _check_model(state["model"], model_config)
+    _check_optimizer(state["optimizer"], config, model_config)
+    step = _want_int(state["step"], "step", 0, config.steps)
+    _want_int(state["epoch"], "epoch", 0, step)
+    _want_int(state["world_size"], "world_size", 1)
+    history = state["history"]
+    if not isinstance(history, list) or len(history) != state["epoch"]:
+        raise _Bad("history", f"a list of {state['epoch']} dicts (one per epoch)", _kind(history))
+    for i, row in enumerate(history):
+        if not isinstance(row, dict) or not all(isinstance(k, str) for k in row) or not all(
+                v is None or isinstance(v, (bool, int, float, str)) for v in row.values()):
+            raise _Bad(f"history[{i}]", "a dict of strings to numbers", _kind(row))
+    best = state["best"]
+    if best is not None:
+        if not isinstance(best, dict) or set(best) != {"epoch", "metric", "value"} \
+                or not isinstance(best["metric"], str) or best["metric"] not in _BEST:
+            raise _Bad("best", f"None or a dict of 'metric' (one of {tuple(_BEST)}), 'value' and 'epoch'",
+                       _kind(best))
+        _want_real(best["value"], "best['value']")
+        _want_int(best["epoch"], "best['epoch']", 1, state["epoch"])
+    _check_rng(state["rng"])
+    return config
+
+
 def _read_checkpoint(path, name):
+    """The validated state of a checkpoint file (see :func:`load_checkpoint`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"`{name}`: no checkpoint at {path}")
+    where = f"`{name}`: {path}"
+    size = path.stat().st_size
+    if size > _MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"{where} has {size:,} bytes; a checkpoint of at most MAX_PARAMETERS = "
+                         f"{MAX_PARAMETERS:,} parameters has at most {_MAX_CHECKPOINT_BYTES:,}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # corrupt, truncated or not a weights-only file
-        raise ValueError(f"`{name}`: cannot read checkpoint {path}: {err}") from err
-    if not isinstance(state, dict) or state.get("format") != _FORMAT:
-        raise ValueError(f"`{name}`: {path} is not a dmtloss checkpoint")
-    if state.get("version") != _VERSION:
-        raise ValueError(f"`{name}`: {path} has checkpoint version {state.get('version')!r}; "
+        with warnings.catch_warnings():  # torch's remarks on the pickle protocol: not the user's concern
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except MemoryError:
+        raise
+    except pickle.UnpicklingError:  # torch's own message advises weights_only=False: never that
+        raise ValueError(f"`{name}`: cannot read checkpoint {path}: it is corrupt, or holds Python "
+                         "objects other than tensors and plain values, which dmtloss never unpickles") from None
+    except Exception as err:  # corrupt, truncated, empty or not a PyTorch file at all
+        raise ValueError(f"`{name}`: cannot read checkpoint {path}: a corrupt, truncated or empty file, "
+                         f"or not one torch.save wrote ({type(err).__name__})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("format"), str) or state["format"] != _FORMAT:
+        raise ValueError(f"{where} is not a dmtloss checkpoint (no 'format': {_FORMAT!r} entry)")
+    if not _is_int(state.get("version")) or state.get("version") != _VERSION:
+        raise ValueError(f"{where} has checkpoint version {_kind(state.get('version'))}; "
                          f"this dmtloss reads version {_VERSION}")
+    try:
+        _check_state(state)
+    except ValueError as err:
+        raise ValueError(f"{where} is not a valid dmtloss checkpoint: {err}") from None
     return state
 
 
@@ -580,8 +937,13 @@ def load_checkpoint(path):
     FileNotFoundError
         If there is no file at `path`.
     ValueError
-        If the file is corrupt, not a dmtloss checkpoint, or names a loss that
-        :data:`LOSSES` does not hold.
+        If the file is corrupt or larger than a checkpoint can be, is not a dmtloss
+        checkpoint, names a loss that :data:`LOSSES` does not hold, or if any entry
+        (``config``, ``model_config``, ``model``, ``optimizer``, ``rng``, ``step``,
+        ``epoch``, ``history``, ``best``, ``world_size``) is missing or not of the
+        expected kind and shape, or describes a network of more than
+        :data:`MAX_PARAMETERS` parameters: every entry is checked before anything is
+        built, and the message names the first bad one.
 
     Examples
     --------
@@ -983,14 +1345,28 @@ def train(config, train_set, val_set=None, *, out_dir, init=None, resume=False, 
 
 
 def _train(ctx, config, train_set, val_set, out_dir, init_state, resume_state, max_epochs, progress):
-    from tqdm.auto import tqdm
-
     began = time.perf_counter()
+    created = False
     if ctx.rank == 0:
+        created = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale(out_dir)
         if resume_state is None:  # a new run: no best.pt of an older one may survive
             with contextlib.suppress(FileNotFoundError):
                 (out_dir / "best.pt").unlink()
+    try:
+        return _run(ctx, config, train_set, val_set, out_dir, init_state, resume_state, max_epochs, progress,
+                    began)
+    except BaseException:
+        if created:  # stopped before its first checkpoint: leave no empty run folder behind
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
+
+
+def _run(ctx, config, train_set, val_set, out_dir, init_state, resume_state, max_epochs, progress, began):
+    from tqdm.auto import tqdm
+
     paths = {"last": out_dir / "last.pt", "best": out_dir / "best.pt" if val_set is not None else None,
              "log_csv": out_dir / "log.csv", "history_json": out_dir / "history.json"}
     torch.manual_seed(config.seed)

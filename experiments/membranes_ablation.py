@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from dmtloss.data import synthetic_membranes
+from dmtloss.data import VAL_SEED_OFFSET, synthetic_membranes
 from dmtloss.study import compare_losses, paired_test
 from dmtloss.train import load_checkpoint
 
@@ -31,7 +31,7 @@ def main(demo_dir, figure):
     _, dmt, _ = load_checkpoint(demo_dir / "DMT" / "last.pt")
     # the demo's data (dmtloss demo defaults: seed 0, 60 weak walls, noise 0.4)
     train = synthetic_membranes(16, (256, 256), seed=0, gap_count=60, noise=0.4)
-    val = synthetic_membranes(24, (256, 256), seed=1_000_003, gap_count=60, noise=0.4)
+    val = synthetic_membranes(24, (256, 256), seed=VAL_SEED_OFFSET, gap_count=60, noise=0.4)
     configs = {name: dataclasses.replace(dmt, **change) for name, change in ARMS.items()}
     result = compare_losses(train, val, None, configs, out_dir=demo_dir / "ablation",
                             init=demo_dir / "pretrain" / "last.pt", progress=False)

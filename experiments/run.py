@@ -111,7 +111,6 @@ FORMAT, VERSION = "dmtloss-experiment", 1
 GROUPS = ("main", "ablation", "explore")
 SYNTHETIC = {"synthetic-membranes": "synthetic_membranes", "synthetic-vessels": "synthetic_vessels",
              "synthetic-tubes": "synthetic_tubes", "synthetic-sheets": "synthetic_sheets"}
-VAL_SEED_OFFSET = 1_000_003  # validation images of a synthetic set: data seed + this (as `dmtloss demo`)
 #: Keys of the sections the runner reads itself (the others are TrainConfig fields).
 DATA_KEYS = {"em-vnc": {"kind", "path", "downsample", "crop"},
              "topomortar": {"kind", "path", "colour", "crop"},
@@ -600,7 +599,7 @@ def load_data(config, data_path=None):
         seed = spec.get("seed", 0)
         try:
             train_set = generate(spec.get("train_count", 8), seed=seed, **options)
-            val_set = generate(spec.get("val_count", 8), seed=seed + VAL_SEED_OFFSET, **options)
+            val_set = generate(spec.get("val_count", 8), seed=seed + datasets.VAL_SEED_OFFSET, **options)
         except (TypeError, ValueError) as err:
             raise ConfigError(f"[data] {kind}: {err}") from None
         info = {"kind": kind, "source": train_set.source, "validation_source": val_set.source}

@@ -39,11 +39,11 @@ def test_structures_writes_the_engines_mask(suffix, likelihood, tmp_path, capsys
     assert main(["structures", str(path), "--epsilon", "0.1", "-o", str(tmp_path)]) == 0
     rows = _rows(capsys.readouterr().out)
     want = fast.morse_structures(values, epsilon=0.1).mask()
-    written = np.array(Image.open(tmp_path / "map-mask.png")) > 0
+    written = np.array(Image.open(tmp_path / f"map{suffix}-mask.png")) > 0
     np.testing.assert_array_equal(written, want)
     assert rows["mask"][0].startswith(f"{int(want.sum())} px")
-    assert rows["overlay"] == [str(tmp_path / "map-overlay.png")]
-    assert (tmp_path / "map-overlay.png").read_bytes()[:4] == b"\x89PNG"
+    assert rows["overlay"] == [str(tmp_path / f"map{suffix}-overlay.png")]
+    assert (tmp_path / f"map{suffix}-overlay.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -51,9 +51,9 @@ def test_structures_3d_stack_writes_a_tif_mask_and_no_overlay(tmp_path, capsys):
     volume = np.random.default_rng(0).random((6, 7, 8))
     tifffile.imwrite(tmp_path / "vol.tif", volume)
     assert main(["structures", str(tmp_path / "vol.tif"), "--frame", "-o", str(tmp_path)]) == 0
-    mask = tifffile.imread(tmp_path / "vol-mask.tif") > 0
+    mask = tifffile.imread(tmp_path / "vol.tif-mask.tif") > 0
     np.testing.assert_array_equal(mask, fast.morse_structures(volume, frame=True).mask())
-    assert not (tmp_path / "vol-overlay.png").exists()
+    assert not (tmp_path / "vol.tif-overlay.png").exists()
     assert "boundaries" in _rows(capsys.readouterr().out)
 
 
@@ -61,7 +61,7 @@ def test_structures_invert_and_choice_of_structures(likelihood, tmp_path):
     np.save(tmp_path / "dark.npy", 1 - likelihood)
     assert main(["structures", str(tmp_path / "dark.npy"), "--invert", "--structures", "boundaries",
                  "-o", str(tmp_path)]) == 0
-    written = np.array(Image.open(tmp_path / "dark-mask.png")) > 0
+    written = np.array(Image.open(tmp_path / "dark.npy-mask.png")) > 0
     np.testing.assert_array_equal(written, fast.morse_structures(likelihood).mask("boundaries"))
 
 
@@ -86,7 +86,7 @@ def test_explain_an_image_with_its_target(likelihood, tmp_path, capsys):
     ("nan", ["structures", "nan.npy"], ["IMAGE", "NaN"]),
     ("map", ["structures", "map.npy", "--structures", "bogus"], ["--structures", "bogus"]),
     ("map", ["structures", "map.npy", "--structures", "sheets"], ["--structures", "only for 3-D"]),
-    ("map", ["structures", "map.npy", "-o", "nowhere"], ["--output-dir", "not a directory"]),
+    ("map", ["structures", "map.npy", "-o", "small.npy"], ["--output-dir", "is a file"]),
     ("volume", ["explain", "vol.npy"], ["IMAGE", "2-D map", "(4, 5, 6)"]),
     ("map", ["explain", "map.npy", "--target", "small.npy"], ["--target", "shape"]),
     (None, ["explain", "--invert"], ["--invert", "IMAGE"]),

@@ -12,7 +12,7 @@ from PIL import Image
 
 from dmtloss import metrics
 from dmtloss.cli import main
-from dmtloss.data import synthetic_membranes
+from dmtloss.data import VAL_SEED_OFFSET, synthetic_membranes
 from dmtloss.train import load_checkpoint, predict
 
 TINY = ["--width", "2", "--depth", "2", "--batch-size", "2", "--patch-size", "32", "--no-progress",
@@ -78,7 +78,7 @@ def test_train_then_evaluate_a_checkpoint(tmp_path, capsys):
     saved = json.loads(report.read_text())
     # the numbers are those of the checkpoint's own predictions
     model, _, _ = load_checkpoint(out_dir / "last.pt")
-    data = synthetic_membranes(2, seed=0)
+    data = synthetic_membranes(2, seed=VAL_SEED_OFFSET)  # the validation images, not the training ones
     want = metrics.summarize([predict(model, image) >= 0.5 for image in data.images], list(data.targets),
                              n_patches=5)
     assert saved["summary"]["dice"] == pytest.approx(list(want["dice"]), abs=1e-12)

@@ -69,7 +69,13 @@ from dmtloss.synthetic import _is_int
 
 from ._types import SegmentationSet
 
-__all__ = ["synthetic_membranes", "synthetic_vessels", "synthetic_tubes", "synthetic_sheets", "retina"]
+__all__ = ["synthetic_membranes", "synthetic_vessels", "synthetic_tubes", "synthetic_sheets", "retina",
+           "VAL_SEED_OFFSET"]
+
+#: Validation images of a synthetic set are generated from the training set's seed plus
+#: this offset (``dmtloss train --val``, ``dmtloss demo``, ``dmtloss evaluate --checkpoint``
+#: on synthetic data, and the experiments), so they are never the training images.
+VAL_SEED_OFFSET = 1_000_003
 
 _BACKGROUND = 0.3         # intensity of a noiseless background pixel
 _CONTRAST = 0.4           # intensity added by a signal of 1
