@@ -214,7 +214,7 @@ def test_cli_refuses_colour_and_takes_grey_saved_as_colour(tmp_path, capsys):
     grey = colour[..., 0]
     Image.fromarray(np.stack([grey] * 3, axis=-1)).save(tmp_path / "grey.png")
     assert main(["structures", str(tmp_path / "grey.png"), "-o", str(tmp_path)]) == 0
-    written = np.array(Image.open(tmp_path / "grey-mask.png")) > 0
+    written = np.array(Image.open(tmp_path / "grey.png-mask.png")) > 0
     assert np.array_equal(written, fast.morse_structures(grey / 255.0).mask())
 
 
