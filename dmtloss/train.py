@@ -848,8 +848,9 @@ def _check_state(state):
     except (TypeError, ValueError) as err:
         raise ValueError(f"`config` is not a valid TrainConfig: {err}") from None
     model_config = _check_model_config(state["model_config"])
-    own = dict(ndim=config.ndim, in_channels=1, out_channels=1, width=config.width, depth=config.depth,
-               norm=config.norm, up="transpose")  # the network `_model(config)` builds
+    # the network `_model(config, channels)` builds; the channels come from the data
+    own = dict(ndim=config.ndim, in_channels=model_config["in_channels"], out_channels=1, width=config.width,
+               depth=config.depth, norm=config.norm, up="transpose")
     if model_config != own:
         raise _Bad("model_config", f"the network of its `config`, {own}", _kind(model_config))
     _check_model(state["model"], model_config)

@@ -174,6 +174,11 @@ def test_training_on_colour_builds_a_three_channel_network(tmp_path):
     result = train(config, data, data, out_dir=tmp_path, progress=False)
     assert result.model.in_channels == 3
     assert predict(result.model, data.images[0]).shape == (16, 16)
+    from dmtloss.train import load_checkpoint
+
+    loaded = load_checkpoint(result.checkpoint)[0]  # the checkpoint's checks take its channels
+    assert loaded.in_channels == 3
+    assert np.array_equal(predict(loaded, data.images[1]), predict(result.model, data.images[1]))
     grey = SegmentationSet([im[0] for im in data.images], list(data.targets), data.names, "background", "g")
     with pytest.raises(ValueError, match="`val_set` must have the channels of `train_set`"):
         train(config, data, grey, out_dir=tmp_path / "b", progress=False)

@@ -497,3 +497,51 @@ def test_shipped_configurations_are_valid(run):
             for fields in plan.arms.values():
                 assert fields["lr_schedule"] != "constant", "fine-tuning decays its learning rate"
     assert run.experiment_names() == ["em-vnc", "em-vnc-full", "sheets", "topomortar", "vessels"]
+
+
+def _topomortar_folder(root, split, n=2, side=40):
+    """A tiny folder in TopoMortar's layout: RGB bricks (red) and grey mortar (255 in labels/)."""
+    for sub in ("images", "labels"):
+        (root / split / sub).mkdir(parents=True)
+    for i in range(n):
+        mortar = np.zeros((side, side), bool)
+        mortar[::8] = True
+        mortar[:, (i + 3)::9] = True
+        rgb = np.where(mortar[..., None], [130, 130, 128], [170, 50, 40]).astype(np.uint8)
+        Image.fromarray(rgb).save(root / split / "images" / f"{split}{i:02d}.png")
+        Image.fromarray(np.where(mortar, 255, 0).astype(np.uint8)).save(root / split / "labels" / f"{split}{i:02d}.png")
+
+
+def test_quick_topomortar_with_a_test_folder_rescore_and_report(run, tmp_path, capsys):
+    data_dir = tmp_path / "topomortar"
+    for split in ("train", "val", "test"):
+        _topomortar_folder(data_dir, split)
+    out = tmp_path / "runs"
+    assert run.main(["topomortar", *QUIET, "--data", str(data_dir), "--arms", "main", "--out", str(out),
+                     "--test", str(data_dir / "test")]) == 0
+    assert "test set of 2 images" in capsys.readouterr().out
+    results = json.loads((out / "seed-0" / "results.json").read_text())
+    assert results["data"]["channels"] == 3 and results["data"]["train_shapes"] == [[40, 40]]
+    assert results["arms"] == ["bce", "ce-dice", "dmt", "dmt-both", "cldice"]
+    assert results["images"] == ["val00", "val01"] and results["test"]["images"] == ["test00", "test01"]
+    assert set(results["test"]["rows"]) == set(results["arms"])
+    row = results["rows"]["dmt-both"][0]
+    for key in ("image_betti0", "image_betti1_full", "hd95", "betti_matching", "betti_matching1"):
+        assert key in row
+    with np.load(out / "seed-0" / "likelihoods" / "validation-0.npz") as saved:
+        assert [str(n) for n in saved["names"]] == ["val00", "val01"] and saved["dmt/1"].shape == (40, 40)
+    # rescoring from the saved likelihoods gives the rows again (float16 likelihoods: same masks here)
+    rows = results["rows"]
+    assert run.main(["rescore", str(out)]) == 0
+    again = json.loads((out / "seed-0" / "results.json").read_text())
+    assert again["rows"] == rows and again["test"]["rows"] == results["test"]["rows"] and again["rescored"]
+    markdown, figures = tmp_path / "docs" / "results.md", tmp_path / "docs" / "figures"
+    markdown.parent.mkdir()
+    assert run.main(["report", str(out), "--markdown", str(markdown), "--figures", str(figures)]) == 0
+    text = markdown.read_text()
+    assert "**Paired differences from ce-dice**" in text and "**Held-out test set**" in text
+    assert "3 channels" in text and "Betti-matching error" in text
+    # TopoMortar's figures (MIT) may go into the docs, unlike em-vnc's
+    assert (figures / "topomortar-random.png").read_bytes()[:8] == PNG
+    # --test is refused for generated data
+    assert run.main(["vessels", *QUIET, "--out", str(tmp_path / "v"), "--test", str(data_dir)]) == 2
