@@ -124,16 +124,13 @@ def _rows(likelihoods, dataset, metric_options):
     return rows
 
 
-_RESUMABLE = ("device", "num_workers", "workers")  # as dmtloss.train: they do not change a run's result
-
-
 def _fit(training, config, train_set, folder, init, resume, progress, log, name):
     """Train one run into `folder`, or take it from its checkpoint there: (model, checkpoint, seconds, fresh)."""
     last = folder / "last.pt"
     if resume and last.is_file():
         model, saved, state = training.load_checkpoint(last)
-        same = {k: v for k, v in saved.to_dict().items() if k not in _RESUMABLE} == \
-            {k: v for k, v in config.to_dict().items() if k not in _RESUMABLE}
+        same = {k: v for k, v in saved.to_dict().items() if k not in training.RESUMABLE} == \
+            {k: v for k, v in config.to_dict().items() if k not in training.RESUMABLE}
         if same and state["step"] >= config.steps:
             log(f"'{name}': finished earlier ({last}, step {state['step']}); not trained again")
             return model, last, float(sum(row.get("seconds", 0.0) for row in state["history"])), False

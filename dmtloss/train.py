@@ -88,7 +88,7 @@ from .metrics import summarize
 from .models import UNet
 from .reference._validation import as_bool, as_choice, as_epsilon, as_int, as_structures, as_workers
 
-__all__ = ["TrainConfig", "TrainResult", "LOSSES", "MAX_PARAMETERS", "train", "predict", "evaluate",
+__all__ = ["TrainConfig", "TrainResult", "LOSSES", "MAX_PARAMETERS", "RESUMABLE", "train", "predict", "evaluate",
            "load_checkpoint", "unet_parameters"]
 
 #: The largest U-Net a configuration or a checkpoint may describe, in parameters: 100
@@ -112,7 +112,7 @@ _CLASSES = ("foreground", "both")
 _BEST = {"accuracy": True, "dice": True, "ari": True, "are": False, "voi": False, "betti0": False,
          "betti1": False, "betti2": False, "missing_holes": False, "extra_holes": False}
 #: Configuration fields that may change when a run is resumed: they do not change the result.
-_RESUMABLE = ("device", "num_workers", "workers")
+RESUMABLE = ("device", "num_workers", "workers")
 
 
 # ----------------------------------------------------------------------------------
@@ -1233,11 +1233,11 @@ def _check_resumable(saved, config, path):
     saved = dict(saved)
     now = config.to_dict()
     saved_config = TrainConfig.from_dict(saved).to_dict()
-    diffs = [k for k in now if k not in _RESUMABLE and saved_config[k] != now[k]]
+    diffs = [k for k in now if k not in RESUMABLE and saved_config[k] != now[k]]
     if diffs:
         detail = ", ".join(f"{k}: {saved_config[k]!r} -> {now[k]!r}" for k in diffs)
         raise ValueError(f"`config` differs from that of the run in {path} ({detail}); "
-                         f"only {_RESUMABLE} may change on resume")
+                         f"only {RESUMABLE} may change on resume")
 
 
 def train(config, train_set, val_set=None, *, out_dir, init=None, resume=False, overwrite=False, max_epochs=None,
