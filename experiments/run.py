@@ -622,8 +622,7 @@ def load_data(config, data_path=None):
             loaded = datasets.load_em_vnc(path, split=split)
             images, targets = [], []
             for name, image, target in zip(loaded.names, loaded.images, loaded.targets):
-                if crop:
-                    image, target = image[:crop * factor, :crop * factor], target[:crop * factor, :crop * factor]
+                image, target = _em_vnc_crop(image, target, factor, crop)
                 small_image, small_target = downsample_pair(image, target, factor)
                 images.append(small_image)
                 targets.append(small_target)
@@ -631,8 +630,7 @@ def load_data(config, data_path=None):
                                  "downsampled_shape": list(small_image.shape),
                                  "before": _label_topology(target), "after": _label_topology(small_target)})
             sets[split] = SegmentationSet(images, targets, loaded.names, loaded.regions,
-                                          f"{loaded.source}; downsampled {factor}x"
-                                          + (f", cropped to {crop}^2" if crop else ""))
+                                          _em_vnc_source(loaded, factor, crop))
         train_set, val_set = sets["train"], sets["validation"]
         kept = sum(s["before"]["cells"] == s["after"]["cells"] for s in sections)
         info = {"kind": kind, "path": str(path), "downsample": factor, "crop": crop,
@@ -644,6 +642,17 @@ def load_data(config, data_path=None):
                  "validation_shapes": sorted({tuple(t.shape) for t in val_set.targets}),
                  "channels": train_set.channels, "regions": val_set.regions})
     return train_set, val_set, info
+
+
+def _em_vnc_crop(image, target, factor, crop):
+    """The top-left part of an em-vnc section that is `crop` pixels square once downsampled (0: all)."""
+    if crop:
+        image, target = image[:crop * factor, :crop * factor], target[:crop * factor, :crop * factor]
+    return image, target
+
+
+def _em_vnc_source(loaded, factor, crop):
+    return f"{loaded.source}; downsampled {factor}x" + (f", cropped to {crop}^2" if crop else "")
 
 
 def _crop_set(data, crop):
@@ -687,11 +696,10 @@ def load_test(config, path):
     elif spec["kind"] == "em-vnc":
         loaded = datasets.load_em_vnc(path)
         factor, crop = spec.get("downsample", 1), spec.get("crop", 0)
-        pairs = [downsample_pair(image[:crop * factor, :crop * factor] if crop else image,
-                                 target[:crop * factor, :crop * factor] if crop else target, factor)
+        pairs = [downsample_pair(*_em_vnc_crop(image, target, factor, crop), factor)
                  for image, target in zip(loaded.images, loaded.targets)]
         test_set = SegmentationSet([p[0] for p in pairs], [p[1] for p in pairs], loaded.names, loaded.regions,
-                                   f"{loaded.source}; downsampled {factor}x")
+                                   _em_vnc_source(loaded, factor, crop))
     else:
         raise ConfigError(f"--test: only experiments on data read from disk take a test folder; "
                           f"{config['name']} generates its data")
