@@ -15,6 +15,7 @@ from dmtloss.data import PatchDataset, SegmentationSet, load_topomortar
 from dmtloss.loss import DMTLoss, dmt_loss, dmt_mask
 from dmtloss.models import UNet
 from dmtloss.train import TrainConfig, predict, train
+from helpers import topomortar_folder
 
 
 # -- classes="both" -----------------------------------------------------------------------
@@ -186,28 +187,14 @@ def test_training_on_colour_builds_a_three_channel_network(tmp_path):
 
 # -- the TopoMortar loader ----------------------------------------------------------------
 
-def _topomortar(root, split="val", n=2, side=20):
-    """A tiny folder in TopoMortar's layout: RGB bricks (red) with grey mortar (255 in labels)."""
-    for sub in ("images", "labels"):
-        (root / split / sub).mkdir(parents=True)
-    for i in range(n):
-        mortar = np.zeros((side, side), bool)
-        mortar[::5] = True
-        mortar[:, (i + 2)::6] = True
-        rgb = np.where(mortar[..., None], [128, 128, 128], [180, 40, 30]).astype(np.uint8)
-        Image.fromarray(rgb).save(root / split / "images" / f"{i:03d}.png")
-        Image.fromarray(np.where(mortar, 255, 0).astype(np.uint8)).save(root / split / "labels" / f"{i:03d}.png")
-    return root
-
-
 def test_topomortar_layout_is_read_as_rgb_or_luma(tmp_path):
-    root = _topomortar(tmp_path)
+    root = topomortar_folder(tmp_path)
     data = load_topomortar(root, "val")
-    assert data.names == ("000", "001") and data.channels == 3 and data.regions == "background"
+    assert data.names == ("val00", "val01") and data.channels == 3 and data.regions == "background"
     image, mortar = data[0]
     assert image.shape == (3, 20, 20) and image.dtype == np.float32
     assert np.array_equal(image[:, 0, 0], np.float32([128, 128, 128]) / np.float32(255))
-    assert np.array_equal(mortar, np.asarray(Image.open(root / "val/labels/000.png")) == 255)
+    assert np.array_equal(mortar, np.asarray(Image.open(root / "val/labels/val00.png")) == 255)
     assert metrics.betti_numbers(mortar)[0] == 1
     # a split's own folder (a held-out test folder) by path
     assert load_topomortar(root / "val").names == data.names
@@ -217,16 +204,16 @@ def test_topomortar_layout_is_read_as_rgb_or_luma(tmp_path):
 
 
 def test_topomortar_errors_name_what_is_wrong(tmp_path):
-    root = _topomortar(tmp_path)
+    root = topomortar_folder(tmp_path)
     with pytest.raises(ValueError, match="`split` must be one of"):
         load_topomortar(root, "validation")
     with pytest.raises(FileNotFoundError, match="TopoMortar split folder"):
         load_topomortar(root, "train")
-    (root / "val" / "labels" / "001.png").unlink()
-    with pytest.raises(ValueError, match=r"images without a mask: \['001'\]"):
+    (root / "val" / "labels" / "val01.png").unlink()
+    with pytest.raises(ValueError, match=r"images without a mask: \['val01'\]"):
         load_topomortar(root, "val")
-    Image.fromarray(np.zeros((20, 20), np.uint8)).save(root / "val" / "labels" / "001.png")
-    Image.fromarray(np.zeros((20, 20), np.uint8)).save(root / "val" / "images" / "001.png")
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(root / "val" / "labels" / "val01.png")
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(root / "val" / "images" / "val01.png")
     with pytest.raises(ValueError, match="is not a colour image; expected RGB"):
         load_topomortar(root, "val")
 

@@ -15,25 +15,9 @@ from dmtloss.cli import main
 from dmtloss.data import VAL_SEED_OFFSET, synthetic_membranes
 from dmtloss.train import load_checkpoint, predict
 
-TINY = ["--width", "2", "--depth", "2", "--batch-size", "2", "--patch-size", "32", "--no-progress",
-        "--device", "cpu"]
-
-
-def _rows(text):
-    rows = {}
-    for line in text.splitlines():
-        name, _, value = line.partition("  ")
-        rows[name.strip()] = value.strip()
-    return rows
-
-
-def _error(capsys, *words):
-    out, err = capsys.readouterr()
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
+from helpers import TINY
+from helpers import one_line_error as _error
+from helpers import table_rows as _rows
 
 
 def test_demo_trains_both_arms_and_reports_what_it_measured(tmp_path, capsys):

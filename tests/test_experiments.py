@@ -21,6 +21,7 @@ from PIL import Image
 from dmtloss import metrics
 from dmtloss.data import synthetic_membranes
 from dmtloss.study import paired_test
+from helpers import topomortar_folder
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RUN = ROOT / "experiments" / "run.py"
@@ -499,23 +500,10 @@ def test_shipped_configurations_are_valid(run):
     assert run.experiment_names() == ["em-vnc", "em-vnc-full", "sheets", "topomortar", "vessels"]
 
 
-def _topomortar_folder(root, split, n=2, side=40):
-    """A tiny folder in TopoMortar's layout: RGB bricks (red) and grey mortar (255 in labels/)."""
-    for sub in ("images", "labels"):
-        (root / split / sub).mkdir(parents=True)
-    for i in range(n):
-        mortar = np.zeros((side, side), bool)
-        mortar[::8] = True
-        mortar[:, (i + 3)::9] = True
-        rgb = np.where(mortar[..., None], [130, 130, 128], [170, 50, 40]).astype(np.uint8)
-        Image.fromarray(rgb).save(root / split / "images" / f"{split}{i:02d}.png")
-        Image.fromarray(np.where(mortar, 255, 0).astype(np.uint8)).save(root / split / "labels" / f"{split}{i:02d}.png")
-
-
 def test_quick_topomortar_with_a_test_folder_rescore_and_report(run, tmp_path, capsys):
     data_dir = tmp_path / "topomortar"
     for split in ("train", "val", "test"):
-        _topomortar_folder(data_dir, split)
+        topomortar_folder(data_dir, split, side=40)
     out = tmp_path / "runs"
     assert run.main(["topomortar", *QUIET, "--data", str(data_dir), "--arms", "main", "--out", str(out),
                      "--test", str(data_dir / "test")]) == 0
